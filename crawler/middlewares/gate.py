@@ -1,0 +1,293 @@
+"""The policy gate: no content request passes without a decision, and every decision is sent.
+
+Replaces Scrapy's ``RobotsTxtMiddleware`` (which fails open on 5xx and network errors, never
+expires its cache and shares it between http and https) and refuses to run beside it.
+
+Before the first content request to an origin (scheme + host + port) the gate fetches
+``/robots.txt`` and ``/.well-known/tdmrep.json`` through the engine, once, and caches the
+parsed :class:`~crawler.policy.origin.OriginPolicy` (``POLICY_CACHE_TTL`` on success,
+``POLICY_FAILURE_TTL`` when a file could not be checked, at most ``POLICY_CACHE_SIZE``
+origins, least recently used evicted). Then, per request:
+
+* before fetching: registry, robots.txt (own token, ``POLICY_ALSO_OBEY`` tokens, AI-training
+  tokens) and tdmrep.json → ``allow``, ``deny`` or ``hold``; anything but ``allow`` drops the
+  request. Redirect targets are new requests and pass here again.
+* after fetching: ``tdm-reservation``/``tdm-policy`` and ``X-Robots-Tag`` headers, HTML
+  ``<meta>`` in ``<head>`` → a reserved response is discarded before any spider sees it.
+
+Every decision goes out on :data:`crawler.signals.policy_decided`; the policy files' bytes
+and the header blocks that carried signals go out on :data:`crawler.signals.policy_evidence`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import HtmlResponse
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.web._newclient import ResponseFailed
+
+from crawler.config import get_policy_config
+from crawler.exceptions import PolicyRefusal
+from crawler.middlewares.guard import INTERNAL
+from crawler.middlewares.resolver import refused_host
+from crawler.policy.decision import ALLOW, HOLD, USE, Decision, Evidence
+from crawler.policy.fetchresult import MAX_REDIRECTS, FetchResult
+from crawler.policy.origin import (
+    SIGNAL_HEADERS,
+    OriginPolicy,
+    build_origin_policy,
+    fetch_decision,
+    origin_of,
+    registry_decision,
+    use_decision,
+)
+from crawler.signals import policy_decided, policy_evidence
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from typing_extensions import Self
+
+    from crawler.policy.config import PolicyConfig
+
+logger = logging.getLogger(__name__)
+
+_BUILTIN_ROBOTS = "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
+#: Meta names whose content is a use signal (besides our own product token).
+_SIGNAL_META = frozenset({"robots", "tdm-reservation", "tdm-policy"})
+
+
+def _error_name(exc: BaseException) -> str:
+    """A short, stable name for a failed policy-file fetch (the reason-code detail)."""
+    if isinstance(exc, PolicyRefusal):
+        return "security"
+    if isinstance(exc, IgnoreRequest):
+        text = str(exc).lower()
+        return "too-many-redirects" if "redirect" in text else "ignored"
+    if isinstance(exc, DNSLookupError):
+        return "dns"
+    if isinstance(exc, (TimeoutError, TCPTimedOutError)):
+        return "timeout"
+    if isinstance(exc, ResponseFailed):
+        return "truncated"
+    return type(exc).__name__
+
+
+def _decode_headers(response: Response, names: tuple[str, ...]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name in names:
+        values = response.headers.getlist(name)
+        if values:
+            out[name] = [v.decode("latin-1") for v in values]
+    return out
+
+
+class PolicyGateMiddleware:
+    """Downloader middleware; see the module docstring."""
+
+    #: Policy files are fetched ahead of the content requests waiting for them.
+    POLICY_PRIORITY = 1000
+
+    def __init__(self, crawler: Crawler, config: PolicyConfig) -> None:
+        self.crawler = crawler
+        self.config = config
+        self._cache: OrderedDict[str, OriginPolicy] = OrderedDict()
+        self._inflight: dict[str, Deferred[OriginPolicy]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        mws = settings.getwithbase("DOWNLOADER_MIDDLEWARES")
+        if mws.get(_BUILTIN_ROBOTS) is not None and settings.getbool("ROBOTSTXT_OBEY"):
+            raise ValueError(
+                "DOWNLOADER_MIDDLEWARES: Scrapy's RobotsTxtMiddleware is enabled beside heed's "
+                "policy gate; set it to None (heed's gate does its job and fails closed)"
+            )
+        return cls(crawler, get_policy_config(crawler))
+
+    # -- before fetching ------------------------------------------------------------------
+
+    async def process_request(self, request: Request) -> None:
+        if request.meta.get(INTERNAL):
+            return
+        url = request.url
+        registry = self.config.registry.url_finding(url)
+        if registry.verdict != ALLOW:
+            self._enforce(registry_decision(registry, url))
+        policy = await self._origin_policy(origin_of(url))
+        self._enforce(fetch_decision(policy, url, self.config, registry=registry))
+
+    # -- after fetching -------------------------------------------------------------------
+
+    def process_response(
+        self, request: Request, response: Response
+    ) -> Response:
+        if request.meta.get(INTERNAL):
+            return response
+        url = response.url
+        headers = _decode_headers(response, SIGNAL_HEADERS)
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        meta = self._head_meta(response)
+        evidence = self._signal_evidence(response, headers, meta)
+        policy = self._cache.get(origin_of(url))
+        decision = use_decision(
+            policy, url, self.config, status=response.status, headers=headers, meta=meta,
+            content_type=content_type, evidence=evidence,
+        )
+        self._enforce(decision)
+        return response
+
+    def process_exception(
+        self, request: Request, exception: BaseException
+    ) -> None:
+        """A content download that failed is logged as held (it was allowed, never used)."""
+        if request.meta.get(INTERNAL) or isinstance(exception, IgnoreRequest):
+            return
+        if isinstance(exception, DNSLookupError) and refused_host(urlparse_cached(request).hostname or ""):
+            return  # the network guard logs its own refusals
+        self._send(Decision(verdict=HOLD, stage=USE, url=request.url,
+                            reasons=(f"http.error:{type(exception).__name__}",)))
+
+    # -- policy files -----------------------------------------------------------------------
+
+    async def _origin_policy(self, origin: str) -> OriginPolicy:
+        now = time.time()
+        policy = self._cache.get(origin)
+        if policy is not None and policy.expires_at > now:
+            self._cache.move_to_end(origin)
+            self.crawler.stats.inc_value("policy/cache/hit")
+            return policy
+        pending = self._inflight.get(origin)
+        if pending is None:
+            self.crawler.stats.inc_value("policy/cache/miss")
+            pending = self._inflight[origin] = Deferred()
+            try:
+                policy = await self._load(origin)
+            except BaseException as exc:  # never leave waiters hanging
+                del self._inflight[origin]
+                pending.errback(exc)
+                raise
+            del self._inflight[origin]
+            self._store(origin, policy)
+            pending.callback(policy)
+            return policy
+        return await maybe_deferred_to_future(pending)
+
+    def _store(self, origin: str, policy: OriginPolicy) -> None:
+        self._cache[origin] = policy
+        self._cache.move_to_end(origin)
+        while len(self._cache) > self.config.cache_size:
+            self._cache.popitem(last=False)
+            self.crawler.stats.inc_value("policy/cache/evicted")
+
+    async def _load(self, origin: str) -> OriginPolicy:
+        robots = await self._fetch_file(f"{origin}/robots.txt", "robots.txt")
+        tdm = await self._fetch_file(f"{origin}/.well-known/tdmrep.json", "tdmrep.json")
+        policy = build_origin_policy(origin, robots, tdm, self.config, now=time.time())
+        logger.info(
+            "Policy for %(origin)s: robots.txt %(robots)s, tdmrep.json %(tdm)s",
+            {"origin": origin, "robots": policy.robots_file.detail, "tdm": policy.tdmrep_file.detail},
+        )
+        return policy
+
+    async def _fetch_file(self, url: str, kind: str) -> FetchResult:
+        """Fetch one policy file through the engine; every failure becomes a FetchResult."""
+        request = Request(
+            url,
+            priority=self.POLICY_PRIORITY,
+            callback=NO_CALLBACK,
+            dont_filter=True,
+            meta={
+                INTERNAL: True,
+                "redirect_ttl": MAX_REDIRECTS,
+                "download_maxsize": self.config.max_policy_bytes,
+                "dont_merge_cookies": True,
+                "handle_httpstatus_all": True,
+            },
+        )
+        stats = self.crawler.stats
+        try:
+            assert self.crawler.engine is not None
+            response = await self.crawler.engine.download_async(request)
+        except Exception as exc:
+            error = _error_name(exc)
+            stats.inc_value(f"policy/files/{kind}/error/{error}")
+            result = FetchResult(url=url, status=None, kind=kind, error=error, fetched_at=time.time())
+        else:
+            stats.inc_value(f"policy/files/{kind}/status/{response.status}")
+            result = FetchResult(
+                url=url,
+                status=response.status,
+                body=response.body,
+                kind=kind,
+                headers={k.decode("latin-1").lower(): [v.decode("latin-1") for v in vs]
+                         for k, vs in response.headers.items()},
+                redirects=response.meta.get("redirect_times", 0),
+                fetched_at=time.time(),
+            )
+        self.crawler.signals.send_catch_log(signal=policy_evidence, result=result)
+        return result
+
+    # -- signals on the response --------------------------------------------------------------
+
+    def _head_meta(self, response: Response) -> list[tuple[str, str]]:
+        if not isinstance(response, HtmlResponse):
+            return []
+        pairs = []
+        for node in response.xpath("//head/meta[@name]"):
+            name = (node.attrib.get("name") or "").strip().lower()
+            pairs.append((name, node.attrib.get("content") or ""))
+        return pairs
+
+    def _signal_evidence(
+        self, response: Response, headers: dict[str, list[str]], meta: list[tuple[str, str]]
+    ) -> tuple[Evidence, ...]:
+        """Archive the header block and meta elements that carried signals; name them."""
+        evidence = []
+        if headers:
+            block = "".join(f"{k}: {v}\r\n" for k, vs in headers.items() for v in vs).encode("utf-8")
+            evidence.append(self._archive(response, "headers", block, headers))
+        token = self.config.agent_token.lower()
+        signal_meta = [(n, c) for n, c in meta if n in _SIGNAL_META or n == token]
+        if signal_meta:
+            block = "".join(f'<meta name="{n}" content="{c}">\n' for n, c in signal_meta).encode("utf-8")
+            evidence.append(self._archive(response, "html-meta", block, {}))
+        return tuple(evidence)
+
+    def _archive(self, response: Response, kind: str, block: bytes, headers: dict[str, list[str]]) -> Evidence:
+        result = FetchResult(url=response.url, status=response.status, body=block, kind=kind,
+                             headers=headers, fetched_at=time.time())
+        self.crawler.signals.send_catch_log(signal=policy_evidence, result=result)
+        return Evidence(kind=kind, url=response.url, sha256=result.sha256)
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def _send(self, decision: Decision) -> None:
+        stats = self.crawler.stats
+        stats.inc_value(f"policy/decisions/{decision.stage}/{decision.verdict}")
+        for family in decision.families:
+            stats.inc_value(f"policy/reasons/{family}")
+        self.crawler.signals.send_catch_log(signal=policy_decided, decision=decision)
+
+    def _enforce(self, decision: Decision) -> None:
+        self._send(decision)
+        if decision.verdict != ALLOW:
+            logger.debug(
+                "%(verdict)s at %(stage)s stage: %(url)s (%(reasons)s)",
+                {"verdict": decision.verdict, "stage": decision.stage, "url": decision.url,
+                 "reasons": ", ".join(decision.reasons)},
+            )
+            raise PolicyRefusal(decision)
+
+
+__all__ = ["PolicyGateMiddleware"]

@@ -1,0 +1,263 @@
+"""The precedence engine: everything heed knows about one origin, and the two questions.
+
+An origin is scheme + host + port (RFC 9309: http and https, and every port, are different
+services). Before the first content request to an origin the gate fetches its policy files;
+:func:`build_origin_policy` turns those fetches into an :class:`OriginPolicy`, which then
+answers, per URL and without any I/O:
+
+* :func:`fetch_decision` — may heed fetch this URL? This already includes every signal that
+  can be read before fetching and that answers "may the content be used?" with no: rules
+  for known AI-training tokens, and tdmrep.json. A URL whose content could not be used is
+  not fetched at all.
+* :func:`use_decision` — after fetching: may the content enter the dataset? (response
+  headers and HTML meta).
+
+Combination is deny-biased (:func:`crawler.policy.decision.combine`): any reservation from
+any mechanism wins, a could-not-check is a hold, never an allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from crawler.policy import tdmrep, xrobots
+from crawler.policy.decision import (
+    ALLOW,
+    DENY,
+    FETCH,
+    HOLD,
+    USE,
+    Decision,
+    Evidence,
+    Finding,
+    combine,
+)
+from crawler.policy.fetchresult import FetchResult, State, classify
+from crawler.policy.robots import RobotsTxt
+from crawler.policy.tdmrep import TdmrepFile
+
+if TYPE_CHECKING:
+    from crawler.policy.config import PolicyConfig
+
+#: Response headers that carry a use signal; their values are archived as evidence.
+SIGNAL_HEADERS = ("tdm-reservation", "tdm-policy", "x-robots-tag")
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` with the default port made explicit (the policy cache key)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+    except ValueError:
+        port = 0
+    return f"{scheme}://{host}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFile:
+    """One fetched policy file: the raw fetch, its state in the status table, its evidence."""
+
+    result: FetchResult
+    state: State
+    detail: str
+
+    @classmethod
+    def of(cls, result: FetchResult) -> PolicyFile:
+        state, detail = classify(result)
+        return cls(result, state, detail)
+
+    @property
+    def evidence(self) -> Evidence:
+        return Evidence(kind=self.result.kind, url=self.result.url, sha256=self.result.sha256)
+
+    def status_signal(self) -> tuple[str, str]:
+        return (f"{self.result.kind} status", self.detail)
+
+
+@dataclass(frozen=True, slots=True)
+class OriginPolicy:
+    """The policy files of one origin, parsed once, with the tokens worth checking."""
+
+    origin: str
+    robots_file: PolicyFile
+    robots: RobotsTxt | None
+    tdmrep_file: PolicyFile
+    tdmrep: TdmrepFile | None
+    #: AI tokens that both reserve (per the token list and strict flag) and have a group in
+    #: this robots.txt: only these are matched per URL.
+    ai_tokens: tuple[str, ...]
+    fetched_at: float
+    expires_at: float
+
+    @property
+    def failed(self) -> bool:
+        """True when a policy file could not be checked (short cache lifetime)."""
+        return "unreachable" in (self.robots_file.state, self.tdmrep_file.state)
+
+
+def build_origin_policy(
+    origin: str,
+    robots_result: FetchResult,
+    tdmrep_result: FetchResult,
+    config: PolicyConfig,
+    *,
+    now: float,
+) -> OriginPolicy:
+    robots_file = PolicyFile.of(robots_result)
+    tdm_file = PolicyFile.of(tdmrep_result)
+    robots: RobotsTxt | None = None
+    if robots_file.state == "ok":
+        robots = RobotsTxt.parse(robots_result.body)
+    elif robots_file.state == "absent":
+        robots = RobotsTxt.empty()
+    tdm = TdmrepFile.parse(tdmrep_result.body) if tdm_file.state == "ok" else None
+    ai_tokens: tuple[str, ...] = ()
+    if robots is not None:
+        reserving = config.ai_tokens.reserving(config.strict)
+        ai_tokens = tuple(sorted(t for t in robots.agents if t in reserving))
+    policy = OriginPolicy(
+        origin=origin,
+        robots_file=robots_file,
+        robots=robots,
+        tdmrep_file=tdm_file,
+        tdmrep=tdm,
+        ai_tokens=ai_tokens,
+        fetched_at=now,
+        expires_at=0.0,
+    )
+    ttl = config.failure_ttl if policy.failed else config.cache_ttl
+    object.__setattr__(policy, "expires_at", now + ttl)
+    return policy
+
+
+def _robots_findings(policy: OriginPolicy, url: str, config: PolicyConfig) -> list[Finding]:
+    pf = policy.robots_file
+    ev = (pf.evidence,)
+    signals = (pf.status_signal(),)
+    if pf.state == "unreachable":
+        return [Finding(verdict=HOLD, reasons=(f"robots.unreachable:{pf.detail}",), evidence=ev, signals=signals)]
+    if pf.state == "forbidden":
+        return [Finding(verdict=DENY, reasons=(f"robots.forbidden:{pf.detail}",), evidence=ev, signals=signals)]
+    robots = policy.robots
+    assert robots is not None
+    if robots.truncated:
+        signals += (("robots.txt truncated", "true"),)
+    findings: list[Finding] = []
+    own = robots.match(config.agent_token, url, fallback=True)
+    if own is not None and not own.allowed and own.rule is not None:
+        group = own.agents[0] if own.agents else "*"
+        findings.append(
+            Finding(verdict=DENY, reasons=(f"robots.disallow:{group}",), evidence=ev,
+                    rules=(own.rule.describe(),), signals=signals)
+        )
+    for token in config.also_obey:
+        m = robots.match(token, url, fallback=False)
+        if m is not None and not m.allowed and m.rule is not None:
+            findings.append(
+                Finding(verdict=DENY, reasons=(f"robots.disallow:{token}",), evidence=ev,
+                        rules=(m.rule.describe(),), signals=signals)
+            )
+    for token in policy.ai_tokens:
+        m = robots.match(token, url, fallback=False)
+        if m is not None and not m.allowed and m.rule is not None:
+            known = config.ai_tokens.by_token(token)
+            name = known.token if known else token
+            findings.append(
+                Finding(verdict=DENY, reasons=(f"robots.ai-token:{name}",), evidence=ev,
+                        rules=(m.rule.describe(),), signals=signals)
+            )
+    if not findings:
+        rules = (own.rule.describe(),) if own is not None and own.rule is not None else ()
+        findings.append(Finding(verdict=ALLOW, evidence=ev, rules=rules, signals=signals))
+    return findings
+
+
+def _tdmrep_file_finding(policy: OriginPolicy, url: str, config: PolicyConfig) -> Finding:
+    pf = policy.tdmrep_file
+    ev = (pf.evidence,)
+    signals = (pf.status_signal(),)
+    if pf.state == "unreachable":
+        return Finding(verdict=HOLD, reasons=(f"tdmrep.unreachable:{pf.detail}",), evidence=ev, signals=signals)
+    if pf.state == "forbidden":
+        return Finding(verdict=DENY, reasons=(f"tdmrep.forbidden:{pf.detail}",), evidence=ev, signals=signals)
+    if pf.state == "absent":
+        return Finding(verdict=ALLOW, evidence=ev, signals=signals)
+    return tdmrep.file_finding(policy.tdmrep, url, strict=config.strict, evidence=pf.evidence)
+
+
+def fetch_decision(
+    policy: OriginPolicy, url: str, config: PolicyConfig, *, registry: Finding | None = None
+) -> Decision:
+    """May heed fetch ``url``? Combines the registry, robots.txt and tdmrep.json."""
+    findings = [] if registry is None else [registry]
+    findings += _robots_findings(policy, url, config)
+    findings.append(_tdmrep_file_finding(policy, url, config))
+    return combine(findings, stage=FETCH, url=url)
+
+
+def registry_decision(finding: Finding, url: str) -> Decision:
+    """A fetch-stage decision taken on the registry alone (no policy file needed)."""
+    return combine([finding], stage=FETCH, url=url)
+
+
+def use_decision(
+    policy: OriginPolicy | None,
+    url: str,
+    config: PolicyConfig,
+    *,
+    status: int | None,
+    headers: Mapping[str, Sequence[str]],
+    meta: Sequence[tuple[str, str]],
+    content_type: str,
+    evidence: tuple[Evidence, ...] = (),
+) -> Decision:
+    """May the fetched content enter the dataset? Response headers and HTML meta.
+
+    ``headers`` holds only lower-cased signal headers with every value received; ``meta``
+    the ``(name, content)`` pairs of the ``<head>`` meta elements; ``evidence`` names the
+    archived header block and meta block the signals were read from.
+    """
+    file_rule = None
+    if policy is not None and policy.tdmrep is not None:
+        file_rule = policy.tdmrep.match(url)
+    findings = [
+        tdmrep.response_finding(
+            file_rule, headers, meta, strict=config.strict, evidence=evidence[0] if evidence else None
+        ),
+        xrobots.x_robots_finding(
+            list(headers.get("x-robots-tag", ())), config.agent_token,
+            strict=config.strict, content_type=content_type,
+        ),
+        xrobots.meta_robots_finding(
+            meta, config.agent_token, strict=config.strict, content_type=content_type
+        ),
+    ]
+    if evidence:
+        findings = [
+            Finding(verdict=f.verdict, reasons=f.reasons, evidence=evidence, rules=f.rules, signals=f.signals)
+            if f.signals and not f.evidence
+            else f
+            for f in findings
+        ]
+    return combine(findings, stage=USE, url=url, http_status=status)
+
+
+__all__ = [
+    "SIGNAL_HEADERS",
+    "OriginPolicy",
+    "PolicyFile",
+    "build_origin_policy",
+    "fetch_decision",
+    "origin_of",
+    "registry_decision",
+    "use_decision",
+]

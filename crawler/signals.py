@@ -1,0 +1,14 @@
+"""heed's own Scrapy signals.
+
+Enforcement (the gate) and recording (the provenance log) meet only here: the gate sends,
+the log listens, and neither imports the other.
+"""
+
+#: Sent for every decision the gate takes, before the request is dropped or passed on.
+#: Arguments: ``decision`` (:class:`crawler.policy.decision.Decision`).
+policy_decided = object()
+
+#: Sent once for every policy file fetched and every response header block that carried a
+#: signal, so the log can archive the exact bytes a decision rests on.
+#: Arguments: ``result`` (:class:`crawler.policy.fetchresult.FetchResult`).
+policy_evidence = object()

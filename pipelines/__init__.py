@@ -1,0 +1,1 @@
+"""Everything that writes or reads heed's Parquet: schemas, writers, the run directory, audit."""
