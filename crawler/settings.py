@@ -66,7 +66,7 @@ DOWNLOADER_MIDDLEWARES = {
 # A proxy would resolve names itself, out of the network guard's sight: off unless you opt in.
 HTTPPROXY_ENABLED = False
 # Resolves POLICY_RESOLVE names and refuses private, loopback and reserved addresses.
-DNS_RESOLVER = "crawler.middlewares.resolver.GuardedResolver"
+TWISTED_DNS_RESOLVER = "crawler.middlewares.resolver.GuardedResolver"
 
 # --- Items -------------------------------------------------------------------------------
 ITEM_PIPELINES = {
@@ -94,7 +94,9 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 
 # --- Housekeeping ------------------------------------------------------------------------
-# No listening services by default.
+# No listening services by default: no telnet console, and no remote-control server
+# (Scrapy 2.19 starts one that executes code sent to it, unless told not to).
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler.demo.webserver import SampleWeb
 from crawler.policy.config import resolve_path
@@ -37,8 +38,6 @@ def demo_seeds(web: SampleWeb, seeds_file: Path) -> list[str]:
 
 class Command(ScrapyCommand):
     requires_project = True
-    # The demo prints its own summary; Scrapy's INFO log would bury it.
-    default_settings = {"LOG_LEVEL": "WARNING"}
 
     def syntax(self) -> str:
         return "[options]"
@@ -61,28 +60,39 @@ class Command(ScrapyCommand):
         parser.add_argument("--delay", type=float, default=0.2, metavar="SECONDS",
                             help="per-host delay between requests (default: 0.2)")
 
-    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        # Runs before Scrapy builds the crawler process and installs the DNS resolver, which
+        # reads POLICY_RESOLVE once: the server must be up and its port known by then.
+        super().process_options(args, opts)
         if args:
             raise UsageError("scrapy demo takes no positional arguments")
         root = resolve_path(opts.web)
         if not root.is_dir():
             raise UsageError(f"--web: {root} is not a directory")
+        self.web = SampleWeb(root).start()
+        self.seeds = demo_seeds(self.web, root / "seeds.txt")
+        self.run_id = self.settings.get("PROVENANCE_RUN_ID") or f"demo-{new_run_id()}"
+        overrides = {
+            "POLICY_RESOLVE": self.web.resolve_map(),
+            "PROVENANCE_RUN_ID": self.run_id,
+            "DOWNLOAD_DELAY": opts.delay,
+            "AUTOTHROTTLE_START_DELAY": opts.delay,
+            "LOG_LEVEL": "WARNING",
+        }
+        for name, value in overrides.items():
+            # Above the project's defaults, below what the user gave with -s.
+            if (self.settings.getpriority(name) or 0) < SETTINGS_PRIORITIES["cmdline"]:
+                self.settings.set(name, value, priority="cmdline")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process is not None
-        with SampleWeb(root) as web:
-            seeds = demo_seeds(web, root / "seeds.txt")
-            run_id = self.settings.get("PROVENANCE_RUN_ID") or f"demo-{new_run_id()}"
-            overrides = {
-                "POLICY_RESOLVE": web.resolve_map(),
-                "PROVENANCE_RUN_ID": run_id,
-                "DOWNLOAD_DELAY": opts.delay,
-                "AUTOTHROTTLE_START_DELAY": opts.delay,
-            }
-            for name, value in overrides.items():
-                self.settings.set(name, value, priority="command")
+        try:
             crawler = self.crawler_process.create_crawler("music")
-            self.crawler_process.crawl(crawler, urls=",".join(seeds))
+            self.crawler_process.crawl(crawler, urls=",".join(self.seeds))
             self.crawler_process.start()
-        run_dir = resolve_path(self.settings.get("PROVENANCE_DIR")) / run_id
+        finally:
+            self.web.stop()
+        run_dir = resolve_path(self.settings.get("PROVENANCE_DIR")) / self.run_id
         if self.crawler_process.bootstrap_failed or not run_dir.is_dir():
             print(f"The demo crawl failed; no run directory at {run_dir}")
             self.exitcode = 1

@@ -27,13 +27,20 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from scrapy import Request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import HtmlResponse
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.web._newclient import ResponseFailed
 
 from crawler.config import get_policy_config
@@ -67,6 +74,16 @@ _BUILTIN_ROBOTS = "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
 _SIGNAL_META = frozenset({"robots", "tdm-reservation", "tdm-policy"})
 
 
+#: Download failures by the name used in reason codes. Scrapy 2.19 wraps Twisted's errors in
+#: its own exception types; both are listed so either form is named the same.
+_ERROR_NAMES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((CannotResolveHostError, DNSLookupError), "dns"),
+    ((DownloadTimeoutError, TimeoutError, TCPTimedOutError), "timeout"),
+    ((ResponseDataLossError, DownloadFailedError, ResponseFailed), "truncated"),
+    ((DownloadConnectionRefusedError, ConnectionRefusedError), "connection-refused"),
+)
+
+
 def _error_name(exc: BaseException) -> str:
     """A short, stable name for a failed policy-file fetch (the reason-code detail)."""
     if isinstance(exc, PolicyRefusal):
@@ -74,12 +91,9 @@ def _error_name(exc: BaseException) -> str:
     if isinstance(exc, IgnoreRequest):
         text = str(exc).lower()
         return "too-many-redirects" if "redirect" in text else "ignored"
-    if isinstance(exc, DNSLookupError):
-        return "dns"
-    if isinstance(exc, (TimeoutError, TCPTimedOutError)):
-        return "timeout"
-    if isinstance(exc, ResponseFailed):
-        return "truncated"
+    for types, name in _ERROR_NAMES:
+        if isinstance(exc, types):
+            return name
     return type(exc).__name__
 
 
@@ -153,7 +167,7 @@ class PolicyGateMiddleware:
         """A content download that failed is logged as held (it was allowed, never used)."""
         if request.meta.get(INTERNAL) or isinstance(exception, IgnoreRequest):
             return
-        if isinstance(exception, DNSLookupError) and refused_host(urlparse_cached(request).hostname or ""):
+        if refused_host(urlparse_cached(request).hostname or ""):
             return  # the network guard logs its own refusals
         self._send(Decision(verdict=HOLD, stage=USE, url=request.url,
                             reasons=(f"http.error:{type(exception).__name__}",)))

@@ -19,6 +19,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.exceptions import CannotResolveHostError
 from twisted.internet.error import DNSLookupError
 
 from crawler.config import get_policy_config
@@ -41,6 +42,11 @@ INTERNAL = "heed_policy_file"
 _SCHEMES = frozenset({"http", "https"})
 
 
+#: The only HTTP download handler that resolves names through the reactor's resolver,
+#: where heed checks addresses. Others (httpx, aiohttp) resolve on their own.
+_CHECKED_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+
+
 class NetworkGuardMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -48,6 +54,21 @@ class NetworkGuardMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        handlers = settings.getwithbase("DOWNLOAD_HANDLERS")
+        for scheme in ("http", "https"):
+            handler = handlers.get(scheme)
+            if handler is not None and handler != _CHECKED_HANDLER:
+                raise ValueError(
+                    f"DOWNLOAD_HANDLERS[{scheme!r}] is {handler!r}: heed's network guard checks "
+                    f"addresses only with {_CHECKED_HANDLER}, so it refuses to run with another"
+                )
+        resolver = settings.get("TWISTED_DNS_RESOLVER")
+        if resolver != "crawler.middlewares.resolver.GuardedResolver":
+            raise ValueError(
+                f"TWISTED_DNS_RESOLVER is {resolver!r}: heed's network guard needs "
+                "crawler.middlewares.resolver.GuardedResolver to check resolved addresses"
+            )
         return cls(crawler)
 
     def refusal_for(self, request: Request) -> str | None:
@@ -72,7 +93,7 @@ class NetworkGuardMiddleware:
     def process_exception(
         self, request: Request, exception: BaseException
     ) -> None:
-        if isinstance(exception, DNSLookupError):
+        if isinstance(exception, (CannotResolveHostError, DNSLookupError)):
             host = (urlparse_cached(request).hostname or "").rstrip(".")
             reason = refused_host(host)
             if reason is not None:
