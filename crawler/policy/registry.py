@@ -11,7 +11,7 @@ list is reviewable, diffable and hashed into every run's policy:
 
 * ``domain`` — a domain and all its subdomains (``label.test`` covers ``www.label.test``);
 * ``host`` — exactly that host;
-* ``url-prefix`` — every URL that starts with the value (scheme and host compared
+* ``url-prefix`` — every URL that starts with the value (http and https alike; host compared
   case-insensitively, the path case-sensitively, both in percent-encoding normal form);
 * ``party``, ``isrc-prefix``, ``iswc`` — identifiers for item checks (a label or publisher
   name, an ISRC prefix, a work code); they never match URLs.
@@ -110,9 +110,17 @@ class RegistryEntry:
         return f"registry {where} {self.scope}={self.value} (id {self.id})"
 
 
-def _origin_key(scheme: str, host: str, port: int | None) -> tuple[str, str, int | None]:
+def _prefix_host_key(scheme: str, host: str, port: int | None) -> tuple[str, str, int | None]:
+    """Lookup key of a ``url-prefix`` entry: host and non-default port, not the scheme.
+
+    A rights holder who lists ``https://site/reserved/`` reserves the content, which the
+    same site usually serves over http too: the scheme is left out so both are covered
+    (the restrictive reading).
+    """
     scheme = scheme.lower()
-    return scheme, normalize_host(host), port if port is not None else _DEFAULT_PORTS.get(scheme)
+    if port is not None and port == _DEFAULT_PORTS.get(scheme):
+        port = None
+    return "http(s)", normalize_host(host), port
 
 
 def _url_prefix_key(value: str) -> tuple[tuple[str, str, int | None], str]:
@@ -123,7 +131,7 @@ def _url_prefix_key(value: str) -> tuple[tuple[str, str, int | None], str]:
     prefix = parts.path or "/"
     if parts.query:
         prefix = f"{prefix}?{parts.query}"
-    return _origin_key(parts.scheme, parts.hostname, parts.port), normalize_path(prefix)
+    return _prefix_host_key(parts.scheme, parts.hostname, parts.port), normalize_path(prefix)
 
 
 def _item_key(scope: str, value: str) -> str:
@@ -255,7 +263,7 @@ class Registry:
                 found.extend(self._domains.get(".".join(labels[i:]), ()))
         found.extend(self._hosts.get(host, ()))
         if self._prefixes:
-            candidates = self._prefixes.get(_origin_key(parts.scheme, hostname, parts.port), ())
+            candidates = self._prefixes.get(_prefix_host_key(parts.scheme, hostname, parts.port), ())
             if candidates:
                 path = normalize_path(url)
                 found.extend(e for prefix, e in candidates if path.startswith(prefix))

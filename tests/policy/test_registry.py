@@ -60,7 +60,7 @@ def registry(registry_file: Path) -> Registry:
         ("https://lyrics.open.test:443/Reserved/x", ("registry.url:U1",)),
         ("https://lyrics.open.test/reserved/song-1", ()),
         ("https://lyrics.open.test/Reserved", ()),
-        ("http://lyrics.open.test/Reserved/song-1", ()),
+        ("http://lyrics.open.test/Reserved/song-1", ("registry.url:U1",)),  # the scheme does not escape it
         ("https://lyrics.open.test:8443/Reserved/x", ()),
         ("http://files.open.test:8080/a~b/c", ("registry.url:U2",)),
         ("http://files.open.test:8080/a%7eb/c", ("registry.url:U2",)),
