@@ -16,10 +16,9 @@ NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
 
 # --- Identity --------------------------------------------------------------------------
-# Where site owners learn who crawls them and how to reach us; replace for real crawls.
-HEED_CONTACT_URL = "https://example.invalid/heed-contact"
-# The User-Agent names the bot, its version and a contact URL; it contains the product token.
-USER_AGENT = f"heed/{__version__} (+{HEED_CONTACT_URL})"
+# Names the bot, its version and where site owners reach its operator; contains the product
+# token. Replace the contact URL with your own for real crawls.
+USER_AGENT = f"heed/{__version__} (+https://example.invalid/heed-contact)"
 
 # --- Policy (the gate) -----------------------------------------------------------------
 # Product token matched exactly (RFC 9309) against robots.txt User-agent lines.
