@@ -177,6 +177,14 @@ def _check_workers(ctx: AuditContext) -> Iterable[str]:
             yield f"{MANIFEST_NAME}: worker {worker} did not complete ({errors})"
 
 
+def _check_components(ctx: AuditContext) -> Iterable[str]:
+    for worker in ctx.files:
+        components = ctx.manifest["workers"][worker].get("components") or {}
+        for name in ("policy_gate", "network_guard"):
+            if components.get(name) is not True:
+                yield f"{MANIFEST_NAME}: worker {worker} crawled without the {name.replace('_', ' ')}"
+
+
 def _check_chain(ctx: AuditContext) -> Iterable[str]:
     run_id = str(ctx.manifest.get("run_id", ""))
     for worker, entries in ctx.files.items():
@@ -281,7 +289,7 @@ def _check_seq(ctx: AuditContext) -> Iterable[str]:
 
 
 #: The checks :func:`verify` runs, in order.
-CHECKS: Final[tuple[Check, ...]] = (_check_workers, _check_chain, _check_files, _check_unlisted, _check_seq)
+CHECKS: Final[tuple[Check, ...]] = (_check_workers, _check_components, _check_chain, _check_files, _check_unlisted, _check_seq)
 
 
 def verify(run_dir: Path | str, *, checks: Sequence[Check] = CHECKS) -> list[str]:

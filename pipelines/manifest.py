@@ -88,6 +88,9 @@ class WorkerRecord:
     policy_hash: str = ""
     files: list[FileEntry] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    #: Which safety components ran in this worker (e.g. ``{"policy_gate": True}``): a run
+    #: crawled with the gate removed must say so to whoever audits it.
+    components: dict[str, bool] = field(default_factory=dict)
 
     def to_json(self, run_id: str) -> dict[str, Any]:
         links = chain(run_id, self.worker, self.files)
@@ -98,6 +101,7 @@ class WorkerRecord:
             "complete": self.complete,
             "errors": list(self.errors),
             "policy_hash": self.policy_hash,
+            "components": dict(self.components),
             "files": [
                 {
                     "path": f.path,

@@ -162,6 +162,19 @@ def _python_types(type_: pa.DataType) -> tuple[type, ...] | None:
     return None
 
 
+#: The downloader middlewares without which a run's decisions cannot be trusted.
+SAFETY_COMPONENTS: Final = {
+    "policy_gate": "crawler.middlewares.gate.PolicyGateMiddleware",
+    "network_guard": "crawler.middlewares.guard.NetworkGuardMiddleware",
+}
+
+
+def enabled_components(settings: Any) -> dict[str, bool]:
+    """Which safety middlewares the crawl really runs (a ``-s`` override can drop them)."""
+    mws = settings.getwithbase("DOWNLOADER_MIDDLEWARES")
+    return {name: mws.get(path) is not None for name, path in SAFETY_COMPONENTS.items()}
+
+
 class ProvenancePipeline:
     """Writes this worker's decisions, items and evidence into the run directory."""
 
@@ -172,8 +185,10 @@ class ProvenancePipeline:
         *,
         stats: StatsCollector | None = None,
         on_failure: Callable[[], None] | None = None,
+        components: Mapping[str, bool] | None = None,
     ) -> None:
         self.config = config
+        self.components = dict(components or {})
         self.policy = policy
         self.run_dir = config.run_dir
         self._stats = stats
@@ -200,7 +215,11 @@ class ProvenancePipeline:
             get_policy_config(crawler),
             stats=crawler.stats,
             on_failure=lambda: _request_close(crawler),
+            components=enabled_components(crawler.settings),
         )
+        for name, enabled in pipeline.components.items():
+            if not enabled:
+                logger.error("%(name)s is not enabled: this run is not gated and its manifest says so", {"name": name})
         connect = crawler.signals.connect
         connect(pipeline.record_decision, signal=heed_signals.policy_decided)
         connect(pipeline.record_evidence, signal=heed_signals.policy_evidence)
@@ -283,6 +302,7 @@ class ProvenancePipeline:
             policy_hash=self.policy.policy_hash,
             files=files,
             stats=self._stats.get_stats() if self._stats is not None else {},
+            components=self.components,
         )
         policy = {"hash": self.policy.policy_hash, "config": self.policy.describe()}
         try:

@@ -131,6 +131,10 @@ def test_negative_control_without_the_gate_the_opted_out_urls_are_requested(samp
     reserved_pages = {sample_web.url(r.host, r.path) for r in expected_urls()
                       if r.outcome == "deny:use" and r.recordings}
     assert reserved_pages & set(items["page_url"].to_pylist())
+    # an ungated run says so: the audit refuses to call it clean
+    from pipelines.audit import verify
+
+    assert any("without the policy gate" in f for f in verify(run.run_dir))
 
 
 def test_network_guard_never_connects_to_a_private_literal(sample_web, tmp_path):

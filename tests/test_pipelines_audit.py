@@ -75,7 +75,8 @@ def make_run(base: Path, table: list[tuple[str, str, list[str], str]] = DECISION
     )
     listed = [("decisions", p) for p in writer.close()] + [("items", p) for p in items.close()]
     files = [FileEntry(path=rd.relative(p.path), kind=k, sha256=p.sha256, rows=p.rows, bytes=p.bytes) for k, p in listed]
-    record = WorkerRecord(worker="w1", started_at="2025-01-01T00:00:00Z", finished_at="2025-01-01T00:00:09Z", files=files)
+    record = WorkerRecord(worker="w1", started_at="2025-01-01T00:00:00Z", finished_at="2025-01-01T00:00:09Z", files=files,
+                          components={"policy_gate": True, "network_guard": True})
     update_manifest(rd.root, run_id="run1", policy={"hash": "h", "config": {}}, record=record)
     return rd.root
 

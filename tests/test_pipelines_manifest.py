@@ -89,7 +89,8 @@ def make_run(base: Path, *, run_id: str = "r1", worker: str = "w1", decisions: i
         if p is not None
     ]
     record = WorkerRecord(worker=worker, started_at="2025-01-01T00:00:00Z", finished_at="2025-01-01T00:01:00Z",
-                          policy_hash=POLICY["hash"], files=files, stats={"finish_time": datetime(2025, 1, 1, tzinfo=UTC)})
+                          policy_hash=POLICY["hash"], files=files, stats={"finish_time": datetime(2025, 1, 1, tzinfo=UTC)},
+                          components={"policy_gate": True, "network_guard": True})
     update_manifest(rd.root, run_id=run_id, policy=POLICY, record=record)
     return rd.root
 

@@ -23,6 +23,8 @@ from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
+
+from crawler import settings as heed_settings
 from warcio.archiveiterator import ArchiveIterator
 
 import pipelines.parquet as parquet_mod
@@ -71,6 +73,7 @@ def make_settings(tmp_path: Path, **extra: Any) -> dict[str, Any]:
         "LOGSTATS_INTERVAL": 0,
         "MEMUSAGE_ENABLED": False,
         "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOADER_MIDDLEWARES": heed_settings.DOWNLOADER_MIDDLEWARES,
     }
     settings.update(extra)
     return settings
