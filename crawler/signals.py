@@ -12,3 +12,9 @@ policy_decided = object()
 #: signal, so the log can archive the exact bytes a decision rests on.
 #: Arguments: ``result`` (:class:`crawler.policy.fetchresult.FetchResult`).
 policy_evidence = object()
+
+#: Sent when an origin's policy files have been fetched and parsed (again, after expiry),
+#: so politeness can apply Crawl-delay and Request-rate without re-parsing robots.txt.
+#: Arguments: ``origin`` (``scheme://host:port``), ``policy``
+#: (:class:`crawler.policy.origin.OriginPolicy`).
+policy_loaded = object()

@@ -58,7 +58,7 @@ from crawler.policy.origin import (
     registry_decision,
     use_decision,
 )
-from crawler.signals import policy_decided, policy_evidence
+from crawler.signals import policy_decided, policy_evidence, policy_loaded
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -208,6 +208,7 @@ class PolicyGateMiddleware:
         robots = await self._fetch_file(f"{origin}/robots.txt", "robots.txt")
         tdm = await self._fetch_file(f"{origin}/.well-known/tdmrep.json", "tdmrep.json")
         policy = build_origin_policy(origin, robots, tdm, self.config, now=time.time())
+        self.crawler.signals.send_catch_log(signal=policy_loaded, origin=origin, policy=policy)
         logger.info(
             "Policy for %(origin)s: robots.txt %(robots)s, tdmrep.json %(tdm)s",
             {"origin": origin, "robots": policy.robots_file.detail, "tdm": policy.tdmrep_file.detail},
