@@ -139,18 +139,34 @@ def build_origin_policy(
     return policy
 
 
-def _robots_findings(policy: OriginPolicy, url: str, config: PolicyConfig) -> list[Finding]:
+def _robots_status_finding(policy: OriginPolicy) -> Finding | None:
+    """A finding when robots.txt could not be used at all (it then answers both questions)."""
     pf = policy.robots_file
     ev = (pf.evidence,)
     signals = (pf.status_signal(),)
     if pf.state == "unreachable":
-        return [Finding(verdict=HOLD, reasons=(f"robots.unreachable:{pf.detail}",), evidence=ev, signals=signals)]
+        return Finding(verdict=HOLD, reasons=(f"robots.unreachable:{pf.detail}",), evidence=ev, signals=signals)
     if pf.state == "forbidden":
-        return [Finding(verdict=DENY, reasons=(f"robots.forbidden:{pf.detail}",), evidence=ev, signals=signals)]
+        return Finding(verdict=DENY, reasons=(f"robots.forbidden:{pf.detail}",), evidence=ev, signals=signals)
+    return None
+
+
+def _robots_signals(policy: OriginPolicy) -> tuple[tuple[str, str], ...]:
+    signals = (policy.robots_file.status_signal(),)
+    if policy.robots is not None and policy.robots.truncated:
+        signals += (("robots.txt truncated", "true"),)
+    return signals
+
+
+def _own_findings(policy: OriginPolicy, url: str, config: PolicyConfig) -> list[Finding]:
+    """robots.txt read for heed's own token (``*`` as fallback) and the tokens it also obeys."""
+    status = _robots_status_finding(policy)
+    if status is not None:
+        return [status]
     robots = policy.robots
     assert robots is not None
-    if robots.truncated:
-        signals += (("robots.txt truncated", "true"),)
+    ev = (policy.robots_file.evidence,)
+    signals = _robots_signals(policy)
     findings: list[Finding] = []
     own = robots.match(config.agent_token, url, fallback=True)
     if own is not None and not own.allowed and own.rule is not None:
@@ -166,6 +182,25 @@ def _robots_findings(policy: OriginPolicy, url: str, config: PolicyConfig) -> li
                 Finding(verdict=DENY, reasons=(f"robots.disallow:{token}",), evidence=ev,
                         rules=(m.rule.describe(),), signals=signals)
             )
+    if not findings:
+        rules = (own.rule.describe(),) if own is not None and own.rule is not None else ()
+        findings.append(Finding(verdict=ALLOW, evidence=ev, rules=rules, signals=signals))
+    return findings
+
+
+def _ai_token_findings(policy: OriginPolicy, url: str, config: PolicyConfig) -> list[Finding]:
+    """robots.txt groups for known AI-training tokens: a Disallow there is a reservation.
+
+    Each token is read as its operator would (exact group, no ``*`` fallback), so a plain
+    ``User-agent: *`` rule is never mistaken for an AI clause.
+    """
+    status = _robots_status_finding(policy)
+    if status is not None:
+        return [status]
+    robots = policy.robots
+    assert robots is not None
+    ev = (policy.robots_file.evidence,)
+    findings: list[Finding] = []
     for token in policy.ai_tokens:
         m = robots.match(token, url, fallback=False)
         if m is not None and not m.allowed and m.rule is not None:
@@ -173,11 +208,8 @@ def _robots_findings(policy: OriginPolicy, url: str, config: PolicyConfig) -> li
             name = known.token if known else token
             findings.append(
                 Finding(verdict=DENY, reasons=(f"robots.ai-token:{name}",), evidence=ev,
-                        rules=(m.rule.describe(),), signals=signals)
+                        rules=(m.rule.describe(),), signals=_robots_signals(policy))
             )
-    if not findings:
-        rules = (own.rule.describe(),) if own is not None and own.rule is not None else ()
-        findings.append(Finding(verdict=ALLOW, evidence=ev, rules=rules, signals=signals))
     return findings
 
 
@@ -194,13 +226,28 @@ def _tdmrep_file_finding(policy: OriginPolicy, url: str, config: PolicyConfig) -
     return tdmrep.file_finding(policy.tdmrep, url, strict=config.strict, evidence=pf.evidence)
 
 
+def fetch_question(
+    policy: OriginPolicy, url: str, config: PolicyConfig, *, registry: Finding | None = None
+) -> list[Finding]:
+    """May heed fetch ``url`` at all? Registry and robots.txt for heed's own token."""
+    findings = [] if registry is None else [registry]
+    return findings + _own_findings(policy, url, config)
+
+
+def use_question(policy: OriginPolicy, url: str, config: PolicyConfig) -> list[Finding]:
+    """May the content enter the dataset, as far as can be known before fetching?"""
+    findings = _ai_token_findings(policy, url, config)
+    findings.append(_tdmrep_file_finding(policy, url, config))
+    return findings
+
+
 def fetch_decision(
     policy: OriginPolicy, url: str, config: PolicyConfig, *, registry: Finding | None = None
 ) -> Decision:
-    """May heed fetch ``url``? Combines the registry, robots.txt and tdmrep.json."""
-    findings = [] if registry is None else [registry]
-    findings += _robots_findings(policy, url, config)
-    findings.append(_tdmrep_file_finding(policy, url, config))
+    """The fetch-stage decision: both questions, since content that could not be used is
+    not fetched at all."""
+    findings = fetch_question(policy, url, config, registry=registry)
+    findings += use_question(policy, url, config)
     return combine(findings, stage=FETCH, url=url)
 
 
@@ -257,7 +304,9 @@ __all__ = [
     "PolicyFile",
     "build_origin_policy",
     "fetch_decision",
+    "fetch_question",
     "origin_of",
     "registry_decision",
     "use_decision",
+    "use_question",
 ]
