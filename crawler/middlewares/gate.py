@@ -138,7 +138,7 @@ class PolicyGateMiddleware:
         registry = self.config.registry.url_finding(url)
         if registry.verdict != ALLOW:
             self._enforce(registry_decision(registry, url))
-        policy = await self._origin_policy(origin_of(url))
+        policy = await self.origin_policy(origin_of(url))
         self._enforce(fetch_decision(policy, url, self.config, registry=registry))
 
     # -- after fetching -------------------------------------------------------------------
@@ -174,7 +174,8 @@ class PolicyGateMiddleware:
 
     # -- policy files -----------------------------------------------------------------------
 
-    async def _origin_policy(self, origin: str) -> OriginPolicy:
+    async def origin_policy(self, origin: str) -> OriginPolicy:
+        """The origin's parsed policy files: cached, or fetched once for all waiters."""
         now = time.time()
         policy = self._cache.get(origin)
         if policy is not None and policy.expires_at > now:
