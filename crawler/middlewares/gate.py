@@ -47,7 +47,7 @@ from crawler.config import get_policy_config
 from crawler.exceptions import PolicyRefusal
 from crawler.middlewares.guard import INTERNAL
 from crawler.middlewares.resolver import refused_host
-from crawler.policy.decision import ALLOW, HOLD, USE, Decision, Evidence
+from crawler.policy.decision import ALLOW, FETCH, HOLD, USE, Decision, Evidence
 from crawler.policy.fetchresult import MAX_REDIRECTS, FetchResult
 from crawler.policy.origin import (
     SIGNAL_HEADERS,
@@ -135,11 +135,16 @@ class PolicyGateMiddleware:
         if request.meta.get(INTERNAL):
             return
         url = request.url
-        registry = self.config.registry.url_finding(url)
-        if registry.verdict != ALLOW:
-            self._enforce(registry_decision(registry, url))
-        policy = await self.origin_policy(origin_of(url))
-        self._enforce(fetch_decision(policy, url, self.config, registry=registry))
+        try:
+            registry = self.config.registry.url_finding(url)
+            if registry.verdict != ALLOW:
+                decision = registry_decision(registry, url)
+            else:
+                policy = await self.origin_policy(origin_of(url))
+                decision = fetch_decision(policy, url, self.config, registry=registry)
+        except Exception as exc:  # a bug or bad input must hold the URL, never let it through
+            decision = self._failed(FETCH, url, exc)
+        self._enforce(decision)
 
     # -- after fetching -------------------------------------------------------------------
 
@@ -149,15 +154,18 @@ class PolicyGateMiddleware:
         if request.meta.get(INTERNAL):
             return response
         url = response.url
-        headers = _decode_headers(response, SIGNAL_HEADERS)
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
-        meta = self._head_meta(response)
-        evidence = self._signal_evidence(response, headers, meta)
-        policy = self._cache.get(origin_of(url))
-        decision = use_decision(
-            policy, url, self.config, status=response.status, headers=headers, meta=meta,
-            content_type=content_type, evidence=evidence,
-        )
+        try:
+            headers = _decode_headers(response, SIGNAL_HEADERS)
+            content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+            meta = self._head_meta(response)
+            evidence = self._signal_evidence(response, headers, meta)
+            policy = self._cache.get(origin_of(url))
+            decision = use_decision(
+                policy, url, self.config, status=response.status, headers=headers, meta=meta,
+                content_type=content_type, evidence=evidence,
+            )
+        except Exception as exc:  # the content is discarded rather than used unchecked
+            decision = self._failed(USE, url, exc)
         self._enforce(decision)
         return response
 
@@ -287,6 +295,13 @@ class PolicyGateMiddleware:
         return Evidence(kind=kind, url=response.url, sha256=result.sha256)
 
     # -- decisions --------------------------------------------------------------------------
+
+    def _failed(self, stage: str, url: str, exc: Exception) -> Decision:
+        """The decision when checking itself failed: hold, logged with the traceback."""
+        name = type(exc).__name__
+        logger.error("Policy check failed for %(url)s; holding it", {"url": url}, exc_info=exc)
+        self.crawler.stats.inc_value(f"policy/errors/{name}")
+        return Decision(verdict=HOLD, stage=stage, url=url, reasons=(f"policy-error:{name}",))  # type: ignore[arg-type]
 
     def _send(self, decision: Decision) -> None:
         stats = self.crawler.stats
