@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import run_scrapy
 
-POLICY_FILES = {"/robots.txt", "/.well-known/tdmrep.json"}
+POLICY_FILES = {"/robots.txt", "/.well-known/tdmrep.json", "/ai.txt"}
 
 
 def policy(web, *args: str):

@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import crawl, demo_seeds, expected_urls
 
-POLICY_FILES = {"/robots.txt", "/.well-known/tdmrep.json"}
+POLICY_FILES = {"/robots.txt", "/.well-known/tdmrep.json", "/ai.txt"}
 NOT_REQUESTED = {"deny:fetch", "hold", "unseen", "offsite"}
 
 

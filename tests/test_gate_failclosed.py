@@ -39,7 +39,7 @@ def test_a_failing_use_check_holds_the_response(monkeypatch):
     request = Request("http://open.test/song")
     response = HtmlResponse(request.url, body=b"<html><head></head></html>", request=request)
     with pytest.raises(PolicyRefusal) as refused:
-        gate.process_response(request, response)
+        asyncio.run(gate.process_response(request, response))
     assert refused.value.decision.verdict == "hold"
     assert refused.value.decision.reasons == ("policy-error:RuntimeError",)
     assert [d.verdict for d in decisions] == ["hold"]
@@ -60,5 +60,5 @@ def test_without_a_fault_the_same_response_is_allowed():
     gate, decisions = make_gate()
     request = Request("http://open.test/song")
     response = HtmlResponse(request.url, body=b"<html><head></head></html>", request=request)
-    assert gate.process_response(request, response) is response
+    assert asyncio.run(gate.process_response(request, response)) is response
     assert [d.verdict for d in decisions] == ["allow"]

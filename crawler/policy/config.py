@@ -71,6 +71,8 @@ class PolicyConfig:
     failure_ttl: float
     cache_size: int
     max_policy_bytes: int
+    #: Fetch Spawning's /ai.txt per origin (one more small request per origin).
+    fetch_ai_txt: bool = True
     policy_hash: str = field(default="")
 
     @classmethod
@@ -116,6 +118,7 @@ class PolicyConfig:
             failure_ttl=numbers["POLICY_FAILURE_TTL"],
             cache_size=int(numbers["POLICY_CACHE_SIZE"]),
             max_policy_bytes=int(numbers["POLICY_MAX_FILE_BYTES"]),
+            fetch_ai_txt=settings.getbool("POLICY_AI_TXT", True),
         )
         object.__setattr__(config, "policy_hash", config.compute_hash())
         return config
@@ -131,6 +134,7 @@ class PolicyConfig:
             "cache_ttl": self.cache_ttl,
             "failure_ttl": self.failure_ttl,
             "max_policy_bytes": self.max_policy_bytes,
+            "fetch_ai_txt": self.fetch_ai_txt,
         }
 
     def compute_hash(self) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from crawler.policy import tdmrep, xrobots
+from crawler.policy import aipref, aitxt, contentsignal, embedded, rsl, tdmrep, xrobots
 from crawler.policy.decision import (
     ALLOW,
     DENY,
@@ -37,13 +37,28 @@ from crawler.policy.decision import (
 )
 from crawler.policy.fetchresult import FetchResult, State, classify
 from crawler.policy.robots import RobotsTxt
+from crawler.policy.aitxt import AiTxt
 from crawler.policy.tdmrep import TdmrepFile
 
 if TYPE_CHECKING:
     from crawler.policy.config import PolicyConfig
 
 #: Response headers that carry a use signal; their values are archived as evidence.
-SIGNAL_HEADERS = ("tdm-reservation", "tdm-policy", "x-robots-tag")
+SIGNAL_HEADERS = (
+    "tdm-reservation",
+    "tdm-policy",
+    "x-robots-tag",
+    "content-usage",
+    "content-signal",
+    "link",
+    "www-authenticate",
+)
+
+#: Most RSL licence documents fetched for one origin's robots.txt ``License:`` lines.
+MAX_LICENSE_DOCUMENTS = 3
+
+#: Content types whose bytes may carry embedded signals (XMP, C2PA, rights tags).
+_EMBEDDED_TYPES = ("audio/", "image/", "video/", "application/pdf", "application/octet-stream")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -97,11 +112,21 @@ class OriginPolicy:
     ai_tokens: tuple[str, ...]
     fetched_at: float
     expires_at: float
+    #: Spawning's /ai.txt (None when not fetched).
+    aitxt_file: PolicyFile | None = None
+    aitxt: AiTxt | None = None
+    #: RSL licence documents named by robots.txt ``License:`` lines, as fetched.
+    licenses: tuple[FetchResult, ...] = ()
 
     @property
     def failed(self) -> bool:
         """True when a policy file could not be checked (short cache lifetime)."""
-        return "unreachable" in (self.robots_file.state, self.tdmrep_file.state)
+        files = [self.robots_file, self.tdmrep_file]
+        if self.aitxt_file is not None:
+            files.append(self.aitxt_file)
+        if any(f.state == "unreachable" for f in files):
+            return True
+        return any(classify(r)[0] != "ok" for r in self.licenses)
 
 
 def build_origin_policy(
@@ -111,6 +136,8 @@ def build_origin_policy(
     config: PolicyConfig,
     *,
     now: float,
+    aitxt_result: FetchResult | None = None,
+    licenses: tuple[FetchResult, ...] = (),
 ) -> OriginPolicy:
     robots_file = PolicyFile.of(robots_result)
     tdm_file = PolicyFile.of(tdmrep_result)
@@ -133,6 +160,13 @@ def build_origin_policy(
         ai_tokens=ai_tokens,
         fetched_at=now,
         expires_at=0.0,
+        aitxt_file=None if aitxt_result is None else PolicyFile.of(aitxt_result),
+        aitxt=(
+            AiTxt.parse(aitxt_result.body)
+            if aitxt_result is not None and classify(aitxt_result)[0] == "ok"
+            else None
+        ),
+        licenses=licenses,
     )
     ttl = config.failure_ttl if policy.failed else config.cache_ttl
     object.__setattr__(policy, "expires_at", now + ttl)
@@ -234,10 +268,49 @@ def fetch_question(
     return findings + _own_findings(policy, url, config)
 
 
+def _robots_extension_findings(policy: OriginPolicy, url: str, config: PolicyConfig) -> list[Finding]:
+    """Usage rules that ride in robots.txt: AIPREF Content-Usage and Content-Signal."""
+    robots = policy.robots
+    if robots is None or policy.robots_file.state != "ok":
+        return []  # an unusable robots.txt is already a hold or deny
+    ev = policy.robots_file.evidence
+    token, strict = config.agent_token, config.strict
+    return [
+        aipref.robots_finding(robots, token, url, strict=strict, ai_tokens=policy.ai_tokens, evidence=ev),
+        contentsignal.robots_finding(robots, token, url, strict=strict, ai_tokens=frozenset(policy.ai_tokens),
+                                     evidence=ev),
+    ]
+
+
+def _aitxt_finding(policy: OriginPolicy, url: str, config: PolicyConfig) -> Finding | None:
+    pf = policy.aitxt_file
+    if pf is None:
+        return None
+    ev = (pf.evidence,)
+    signals = (pf.status_signal(),)
+    if pf.state == "unreachable":
+        return Finding(verdict=HOLD, reasons=(f"ai-txt.unreachable:{pf.detail}",), evidence=ev, signals=signals)
+    if pf.state == "forbidden":
+        return Finding(verdict=DENY, reasons=(f"ai-txt.forbidden:{pf.detail}",), evidence=ev, signals=signals)
+    if pf.state == "absent":
+        return Finding(verdict=ALLOW, evidence=ev, signals=signals)
+    return aitxt.finding(policy.aitxt, url, config.agent_token, strict=config.strict,
+                         ai_tokens=policy.ai_tokens, evidence=pf.evidence)
+
+
 def use_question(policy: OriginPolicy, url: str, config: PolicyConfig) -> list[Finding]:
-    """May the content enter the dataset, as far as can be known before fetching?"""
+    """May the content enter the dataset, as far as can be known before fetching?
+
+    AI-token groups, Content-Usage and Content-Signal in robots.txt, tdmrep.json, ai.txt
+    and the RSL licences named by robots.txt.
+    """
     findings = _ai_token_findings(policy, url, config)
+    findings += _robots_extension_findings(policy, url, config)
     findings.append(_tdmrep_file_finding(policy, url, config))
+    ai = _aitxt_finding(policy, url, config)
+    if ai is not None:
+        findings.append(ai)
+    findings += [rsl.result_finding(doc, url, strict=config.strict) for doc in policy.licenses]
     return findings
 
 
@@ -256,6 +329,31 @@ def registry_decision(finding: Finding, url: str) -> Decision:
     return combine([finding], stage=FETCH, url=url)
 
 
+def rsl_links(url: str, headers: Mapping[str, Sequence[str]], links: Sequence[rsl.Link]) -> tuple[str, ...]:
+    """RSL licence documents a response points to (Link header or HTML ``<link>``)."""
+    found = rsl.parse_link_header(list(headers.get("link", ()))) + tuple(links)
+    return rsl.links_finding(found, url)[0]
+
+
+def _rsl_link_findings(
+    url: str,
+    headers: Mapping[str, Sequence[str]],
+    links: Sequence[rsl.Link],
+    licenses: Mapping[str, FetchResult],
+    config: PolicyConfig,
+) -> list[Finding]:
+    found = rsl.parse_link_header(list(headers.get("link", ()))) + tuple(links)
+    urls, pending = rsl.links_finding(found, url)
+    if not urls:
+        return [pending]
+    findings = []
+    for doc_url in urls:
+        result = licenses.get(doc_url)
+        # a document the caller could not fetch keeps the URL held (rsl.pending)
+        findings.append(pending if result is None else rsl.result_finding(result, url, strict=config.strict))
+    return findings
+
+
 def use_decision(
     policy: OriginPolicy | None,
     url: str,
@@ -266,6 +364,9 @@ def use_decision(
     meta: Sequence[tuple[str, str]],
     content_type: str,
     evidence: tuple[Evidence, ...] = (),
+    body: bytes = b"",
+    links: Sequence[rsl.Link] = (),
+    licenses: Mapping[str, FetchResult] | None = None,
 ) -> Decision:
     """May the fetched content enter the dataset? Response headers and HTML meta.
 
@@ -287,7 +388,13 @@ def use_decision(
         xrobots.meta_robots_finding(
             meta, config.agent_token, strict=config.strict, content_type=content_type
         ),
+        aipref.header_finding(list(headers.get("content-usage", ())), strict=config.strict),
+        contentsignal.header_finding(list(headers.get("content-signal", ())), strict=config.strict),
+        rsl.auth_finding(status or 0, list(headers.get("www-authenticate", ()))),
     ]
+    findings += _rsl_link_findings(url, headers, links, licenses or {}, config)
+    if body and content_type.lower().startswith(_EMBEDDED_TYPES):
+        findings.append(embedded.embedded_finding(body, strict=config.strict))
     if evidence:
         findings = [
             Finding(verdict=f.verdict, reasons=f.reasons, evidence=evidence, rules=f.rules, signals=f.signals)
@@ -307,6 +414,7 @@ __all__ = [
     "fetch_question",
     "origin_of",
     "registry_decision",
+    "rsl_links",
     "use_decision",
     "use_question",
 ]
