@@ -18,6 +18,7 @@ any mechanism wins, a could-not-check is a hold, never an allow.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -394,7 +395,13 @@ def use_decision(
     ]
     findings += _rsl_link_findings(url, headers, links, licenses or {}, config)
     if body and content_type.lower().startswith(_EMBEDDED_TYPES):
-        findings.append(embedded.embedded_finding(body, strict=config.strict))
+        found = embedded.embedded_finding(body, strict=config.strict)
+        if found.verdict != ALLOW and not found.evidence:
+            # the file itself is the evidence; it is named by its digest, not archived
+            found = Finding(verdict=found.verdict, reasons=found.reasons, rules=found.rules,
+                            signals=found.signals,
+                            evidence=(Evidence(kind="content", url=url, sha256=hashlib.sha256(body).hexdigest()),))
+        findings.append(found)
     if evidence:
         findings = [
             Finding(verdict=f.verdict, reasons=f.reasons, evidence=evidence, rules=f.rules, signals=f.signals)
