@@ -21,10 +21,11 @@ and the header blocks that carried signals go out on :data:`crawler.signals.poli
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 from scrapy.exceptions import (
@@ -49,13 +50,16 @@ from crawler.middlewares.guard import INTERNAL
 from crawler.middlewares.resolver import refused_host
 from crawler.policy.decision import ALLOW, FETCH, HOLD, USE, Decision, Evidence
 from crawler.policy.fetchresult import MAX_REDIRECTS, FetchResult
+from crawler.policy import rsl
 from crawler.policy.origin import (
+    MAX_LICENSE_DOCUMENTS,
     SIGNAL_HEADERS,
     OriginPolicy,
     build_origin_policy,
     fetch_decision,
     origin_of,
     registry_decision,
+    rsl_links,
     use_decision,
 )
 from crawler.signals import policy_decided, policy_evidence, policy_loaded
@@ -98,11 +102,20 @@ def _error_name(exc: BaseException) -> str:
 
 
 def _decode_headers(response: Response, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """The signal headers of a response, lower-cased names, every value received.
+
+    ``Link`` values count only when they name a licence, ``WWW-Authenticate`` only on a
+    401/402: the rest is ordinary traffic, not worth archiving as evidence.
+    """
     out: dict[str, list[str]] = {}
     for name in names:
-        values = response.headers.getlist(name)
+        values = [v.decode("latin-1") for v in response.headers.getlist(name)]
+        if name == "link":
+            values = [v for v in values if "license" in v.lower()]
+        elif name == "www-authenticate" and response.status not in (401, 402):
+            values = []
         if values:
-            out[name] = [v.decode("latin-1") for v in values]
+            out[name] = values
     return out
 
 
@@ -117,6 +130,7 @@ class PolicyGateMiddleware:
         self.config = config
         self._cache: OrderedDict[str, OriginPolicy] = OrderedDict()
         self._inflight: dict[str, Deferred[OriginPolicy]] = {}
+        self._licenses: OrderedDict[str, tuple[float, FetchResult]] = OrderedDict()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -144,13 +158,11 @@ class PolicyGateMiddleware:
                 decision = fetch_decision(policy, url, self.config, registry=registry)
         except Exception as exc:  # a bug or bad input must hold the URL, never let it through
             decision = self._failed(FETCH, url, exc)
-        self._enforce(decision)
+        await _durable(self._enforce(decision, request))
 
     # -- after fetching -------------------------------------------------------------------
 
-    def process_response(
-        self, request: Request, response: Response
-    ) -> Response:
+    async def process_response(self, request: Request, response: Response) -> Response:
         if request.meta.get(INTERNAL):
             return response
         url = response.url
@@ -158,15 +170,18 @@ class PolicyGateMiddleware:
             headers = _decode_headers(response, SIGNAL_HEADERS)
             content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
             meta = self._head_meta(response)
+            links = self._head_license_links(response)
             evidence = self._signal_evidence(response, headers, meta)
+            licenses = {u: await self._license(u) for u in rsl_links(url, headers, links)}
             policy = self._cache.get(origin_of(url))
             decision = use_decision(
                 policy, url, self.config, status=response.status, headers=headers, meta=meta,
-                content_type=content_type, evidence=evidence,
+                content_type=content_type, evidence=evidence, body=response.body, links=links,
+                licenses=licenses,
             )
         except Exception as exc:  # the content is discarded rather than used unchecked
             decision = self._failed(USE, url, exc)
-        self._enforce(decision)
+        self._enforce(decision, request, response)
         return response
 
     def process_exception(
@@ -178,7 +193,7 @@ class PolicyGateMiddleware:
         if refused_host(urlparse_cached(request).hostname or ""):
             return  # the network guard logs its own refusals
         self._send(Decision(verdict=HOLD, stage=USE, url=request.url,
-                            reasons=(f"http.error:{type(exception).__name__}",)))
+                            reasons=(f"http.error:{type(exception).__name__}",)), request)
 
     # -- policy files -----------------------------------------------------------------------
 
@@ -216,7 +231,15 @@ class PolicyGateMiddleware:
     async def _load(self, origin: str) -> OriginPolicy:
         robots = await self._fetch_file(f"{origin}/robots.txt", "robots.txt")
         tdm = await self._fetch_file(f"{origin}/.well-known/tdmrep.json", "tdmrep.json")
-        policy = build_origin_policy(origin, robots, tdm, self.config, now=time.time())
+        ai_txt = await self._fetch_file(f"{origin}/ai.txt", "ai.txt") if self.config.fetch_ai_txt else None
+        policy = build_origin_policy(origin, robots, tdm, self.config, now=time.time(), aitxt_result=ai_txt)
+        if policy.robots is not None:
+            urls = rsl.license_urls(policy.robots, base_url=f"{origin}/robots.txt")
+            if urls:
+                # RSL: a licence named in robots.txt is read before any content is fetched
+                docs = tuple([await self._license(u) for u in urls[:MAX_LICENSE_DOCUMENTS]])
+                policy = build_origin_policy(origin, robots, tdm, self.config, now=time.time(),
+                                             aitxt_result=ai_txt, licenses=docs)
         self.crawler.signals.send_catch_log(signal=policy_loaded, origin=origin, policy=policy)
         logger.info(
             "Policy for %(origin)s: robots.txt %(robots)s, tdmrep.json %(tdm)s",
@@ -273,6 +296,32 @@ class PolicyGateMiddleware:
             pairs.append((name, node.attrib.get("content") or ""))
         return pairs
 
+    def _head_license_links(self, response: Response) -> list[rsl.Link]:
+        """``<link rel="license" ...>`` elements of the HTML head (RSL may be named there)."""
+        if not isinstance(response, HtmlResponse):
+            return []
+        links = []
+        for node in response.xpath("//head/link[@rel][@href]"):
+            rel = tuple((node.attrib.get("rel") or "").lower().split())
+            if "license" in rel:
+                links.append(rsl.Link(target=node.attrib["href"], rel=rel,
+                                      type=(node.attrib.get("type") or "").strip().lower()))
+        return links
+
+    async def _license(self, url: str) -> FetchResult:
+        """An RSL licence document, fetched once per ``POLICY_CACHE_TTL`` (short after failure)."""
+        now = time.time()
+        cached = self._licenses.get(url)
+        if cached is not None and cached[0] > now:
+            self._licenses.move_to_end(url)
+            return cached[1]
+        result = await self._fetch_file(url, "rsl")
+        ok = 200 <= (result.status or 0) < 300
+        self._licenses[url] = (now + (self.config.cache_ttl if ok else self.config.failure_ttl), result)
+        while len(self._licenses) > self.config.cache_size:
+            self._licenses.popitem(last=False)
+        return result
+
     def _signal_evidence(
         self, response: Response, headers: dict[str, list[str]], meta: list[tuple[str, str]]
     ) -> tuple[Evidence, ...]:
@@ -303,15 +352,21 @@ class PolicyGateMiddleware:
         self.crawler.stats.inc_value(f"policy/errors/{name}")
         return Decision(verdict=HOLD, stage=stage, url=url, reasons=(f"policy-error:{name}",))  # type: ignore[arg-type]
 
-    def _send(self, decision: Decision) -> None:
+    def _send(
+        self, decision: Decision, request: Request | None = None, response: Response | None = None
+    ) -> list[tuple[Any, Any]]:
         stats = self.crawler.stats
         stats.inc_value(f"policy/decisions/{decision.stage}/{decision.verdict}")
         for family in decision.families:
             stats.inc_value(f"policy/reasons/{family}")
-        self.crawler.signals.send_catch_log(signal=policy_decided, decision=decision)
+        return self.crawler.signals.send_catch_log(
+            signal=policy_decided, decision=decision, request=request, response=response
+        )
 
-    def _enforce(self, decision: Decision) -> None:
-        self._send(decision)
+    def _enforce(
+        self, decision: Decision, request: Request | None = None, response: Response | None = None
+    ) -> list[tuple[Any, Any]]:
+        results = self._send(decision, request, response)
         if decision.verdict != ALLOW:
             logger.debug(
                 "%(verdict)s at %(stage)s stage: %(url)s (%(reasons)s)",
@@ -319,6 +374,16 @@ class PolicyGateMiddleware:
                  "reasons": ", ".join(decision.reasons)},
             )
             raise PolicyRefusal(decision)
+        return results
+
+
+async def _durable(results: list[tuple[Any, Any]]) -> None:
+    """Wait for every receiver of ``policy_decided`` that returned an awaitable: the
+    provenance log returns one for a fetch-stage allow, completing once the row is durable,
+    and failing (so the request is not sent) when it cannot be recorded."""
+    for _receiver, result in results:
+        if inspect.isawaitable(result):
+            await result
 
 
 __all__ = ["PolicyGateMiddleware"]
