@@ -47,6 +47,7 @@ from twisted.web._newclient import ResponseFailed
 from crawler.config import get_policy_config
 from crawler.exceptions import PolicyRefusal
 from crawler.middlewares.guard import INTERNAL
+from crawler.middlewares.remoteregistry import RemoteRegistryClient
 from crawler.middlewares.resolver import refused_host
 from crawler.policy.decision import ALLOW, FETCH, HOLD, USE, Decision, Evidence
 from crawler.policy.fetchresult import MAX_REDIRECTS, FetchResult
@@ -131,6 +132,7 @@ class PolicyGateMiddleware:
         self._cache: OrderedDict[str, OriginPolicy] = OrderedDict()
         self._inflight: dict[str, Deferred[OriginPolicy]] = {}
         self._licenses: OrderedDict[str, tuple[float, FetchResult]] = OrderedDict()
+        self.remote = RemoteRegistryClient(crawler, config) if config.remote_registry else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -151,6 +153,8 @@ class PolicyGateMiddleware:
         url = request.url
         try:
             registry = self.config.registry.url_finding(url)
+            if registry.verdict == ALLOW and self.remote is not None:
+                registry = await self.remote.finding(url)
             if registry.verdict != ALLOW:
                 decision = registry_decision(registry, url)
             else:

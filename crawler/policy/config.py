@@ -44,6 +44,13 @@ def _token(name: str, value: Any) -> str:
     return value
 
 
+def _http_url(name: str, value: Any) -> str:
+    text = str(value or "")
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
+    return text
+
+
 def parse_resolve_map(name: str, raw: Mapping[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     for host, addr in raw.items():
@@ -73,6 +80,11 @@ class PolicyConfig:
     max_policy_bytes: int
     #: Fetch Spawning's /ai.txt per origin (one more small request per origin).
     fetch_ai_txt: bool = True
+    #: Ask the remote opt-out registry about every content URL before fetching it.
+    remote_registry: bool = False
+    remote_registry_endpoint: str = ""
+    #: Name of the environment variable that holds the API key (never the key itself).
+    remote_registry_key_env: str = ""
     policy_hash: str = field(default="")
 
     @classmethod
@@ -119,6 +131,11 @@ class PolicyConfig:
             cache_size=int(numbers["POLICY_CACHE_SIZE"]),
             max_policy_bytes=int(numbers["POLICY_MAX_FILE_BYTES"]),
             fetch_ai_txt=settings.getbool("POLICY_AI_TXT", True),
+            remote_registry=settings.getbool("POLICY_REMOTE_REGISTRY", False),
+            remote_registry_endpoint=_http_url(
+                "POLICY_REMOTE_REGISTRY_ENDPOINT", settings.get("POLICY_REMOTE_REGISTRY_ENDPOINT", "")
+            ) if settings.getbool("POLICY_REMOTE_REGISTRY", False) else "",
+            remote_registry_key_env=str(settings.get("POLICY_REMOTE_REGISTRY_KEY_ENV", "") or ""),
         )
         object.__setattr__(config, "policy_hash", config.compute_hash())
         return config
@@ -135,6 +152,7 @@ class PolicyConfig:
             "failure_ttl": self.failure_ttl,
             "max_policy_bytes": self.max_policy_bytes,
             "fetch_ai_txt": self.fetch_ai_txt,
+            "remote_registry": self.remote_registry_endpoint if self.remote_registry else None,
         }
 
     def compute_hash(self) -> str:
