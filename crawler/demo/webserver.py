@@ -19,6 +19,11 @@ host server does; the crawler reaches these names through ``POLICY_RESOLVE``
                 "/go/away":    {"status": 302, "headers": {"Location": "http://b.test:{port}/"}},
                 "/slow":       {"delay": 3, "body": "late"}}}
 
+A ``Range: bytes=…`` request for a 200 answer gets ``206 Partial Content`` with
+``Content-Range`` (a single range; ``416`` outside the body), unless the route's headers
+say ``Accept-Ranges: none``, which makes the server ignore ``Range`` like one without range
+support.
+
 A route key is an exact path, or a prefix ending in ``*`` (exact beats prefix, longer prefix
 beats shorter). A route may set ``status``, ``headers`` (a list value sends several header
 lines), ``body`` (text), ``content_type`` and ``delay`` (seconds). ``{port}`` and ``{host}``
@@ -443,6 +448,27 @@ class SampleWeb:
             self._stopping.wait(seconds)
 
 
+def apply_range(reply: Reply, header: str | None) -> Reply:
+    """Answer a single ``Range: bytes=a-b`` (or ``a-``, ``-n``) of a 200 reply with 206 and
+    ``Content-Range``; 416 when it lies outside the body. Replies whose headers say
+    ``Accept-Ranges: none`` ignore ``Range``, as a server without range support does."""
+    if reply.status != 200 or not header or any(
+        n.lower() == "accept-ranges" and v.strip().lower() == "none" for n, v in reply.headers
+    ):
+        return reply
+    unit, _, spec = header.strip().partition("=")
+    first, dash, last = spec.strip().partition("-")
+    if unit.strip().lower() != "bytes" or not dash or "," in spec or not (first + last).isdigit():
+        return reply
+    size = len(reply.body)
+    start, end = (int(first), int(last) if last else size - 1) if first else (max(0, size - int(last)), size - 1)
+    if start >= size or end < start:
+        return Reply(416, (*reply.headers, ("Content-Range", f"bytes */{size}")), b"", reply.delay)
+    end = min(end, size - 1)
+    headers = (*reply.headers, ("Content-Range", f"bytes {start}-{end}/{size}"))
+    return Reply(206, headers, reply.body[start : end + 1], reply.delay)
+
+
 class _Server(ThreadingHTTPServer):
     """A threading HTTP server that remembers its open connections so stop() can end them."""
 
@@ -516,6 +542,8 @@ class _Handler(BaseHTTPRequestHandler):
                              {"method": self.command, "host": host, "path": target})
             body, ctype = _plain(500)
             reply = Reply(500, (("Content-Type", ctype),), body)
+        if self.command == "GET":
+            reply = apply_range(reply, self.headers.get("Range"))
         request_headers: dict[str, str] = {}
         for name, value in self.headers.items():
             key = name.lower()

@@ -33,27 +33,17 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import urljoin
 
 from parsel import Selector
 from w3lib.encoding import html_to_unicode
-from w3lib.url import canonicalize_url
 
-import crawler
-from crawler.extract.values import (
-    absolute_http_url,
-    clean_duration,
-    clean_isrc,
-    looks_like_url,
-    normalize_text,
-)
-from crawler.items import FieldSource, Recording, make_item_id
+from crawler.extract.draft import Draft, LyricsDraft, PageContext, build_recording, canonicalize
+from crawler.extract.nodes import At, NodeGraph, composition_lyrics, has_type, recording_draft
+from crawler.items import Recording
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +51,7 @@ SOURCE: Final = "generic_web"
 EXTRACTOR: Final = "jsonld"
 SYNTAX: Final = "json-ld"
 MEDIA_TYPE: Final = "application/ld+json"
-#: Titles this long are page text that ended up in ``name``, not titles.
-MAX_TITLE_CHARS: Final = 1000
 
-_SCHEMA_PREFIXES: Final = ("schema:", "http://schema.org/", "https://schema.org/")
-_LOCAL_NAME_RE: Final = re.compile(r"[/#:]")
 _DECODER: Final = json.JSONDecoder(strict=False)  # strict=False: control chars in strings
 _BETWEEN_VALUES: Final = frozenset(" \t\r\n;,\ufeff")
 
@@ -101,9 +87,16 @@ def _is_jsonld_type(value: str) -> bool:
     return value.split(";", 1)[0].strip().lower() == MEDIA_TYPE
 
 
-def find_blocks(html: str | bytes) -> list[str]:
+def to_selector(html: str | bytes | Selector) -> Selector:
+    """A parsel selector over the page (an existing one is used as it is)."""
+    if isinstance(html, Selector):
+        return html
+    return Selector(text=_to_text(html), type="html")
+
+
+def find_blocks(html: str | bytes | Selector) -> list[str]:
     """Text of every JSON-LD ``<script>`` in document order (empty ones included)."""
-    selector = Selector(text=_to_text(html), type="html")
+    selector = to_selector(html)
     return [
         "".join(script.xpath("text()").getall())
         for script in selector.xpath("//script[@type]")
@@ -187,369 +180,14 @@ def parse_block(raw: str) -> tuple[list[Any], str | None]:
     return [], "invalid"
 
 
-# ------------------------------------------------------------------ walking the graph
-
-
-def _escape_pointer(part: str | int) -> str:
-    return str(part).replace("~", "~0").replace("/", "~1")
-
-
-@dataclass(frozen=True, slots=True)
-class _At:
-    """A JSON value and where it sits: block number (from 1) and path inside the block."""
-
-    value: Any
-    block: int
-    path: tuple[str | int, ...] = ()
-
-    @property
-    def locator(self) -> str:
-        return f"script[{self.block}]" + "".join("/" + _escape_pointer(p) for p in self.path)
-
-    def child(self, key: str | int, value: Any) -> _At:
-        return _At(value, self.block, (*self.path, key))
-
-
-def _walk(roots: list[_At]) -> Iterator[_At]:
-    """Every JSON object under ``roots`` in document (pre-)order; iterative, so deep
-    nesting cannot exhaust the stack. ``@context`` subtrees are not nodes and are skipped."""
-    stack = list(reversed(roots))
-    while stack:
-        at = stack.pop()
-        value = at.value
-        if isinstance(value, dict):
-            yield at
-            children = [
-                at.child(k, v)
-                for k, v in value.items()
-                if k != "@context" and isinstance(v, dict | list)
-            ]
-        elif isinstance(value, list):
-            children = [at.child(i, v) for i, v in enumerate(value) if isinstance(v, dict | list)]
-        else:
-            continue
-        stack.extend(reversed(children))
-
-
-def _local_name(type_name: str) -> str:
-    return _LOCAL_NAME_RE.split(type_name.strip())[-1]
-
-
-def has_type(node: object, local_name: str) -> bool:
-    """Whether a JSON-LD node has a type with this local name (``@type`` string or list)."""
-    if not isinstance(node, dict):
-        return False
-    types = node.get("@type")
-    if isinstance(types, str):
-        types = [types]
-    if not isinstance(types, list):
-        return False
-    return any(isinstance(t, str) and _local_name(t) == local_name for t in types)
-
-
-def _is_reference(node: dict[str, Any]) -> bool:
-    return "@id" in node and set(node) <= {"@id", "@type", "@context"}
-
-
-def _raw_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (ValueError, RecursionError):
-        return repr(value)
-
-
-class _Page:
-    """The flattened JSON-LD of one page: an ``@id`` index and property access helpers."""
-
-    def __init__(self, page_url: str, roots: list[_At]) -> None:
-        self.page_url = page_url
-        self.nodes = list(_walk(roots))
-        self.index: dict[str, _At] = {}
-        for at in self.nodes:
-            key = self.id_key(at.value.get("@id"))
-            if key is not None and not _is_reference(at.value):
-                self.index.setdefault(key, at)
-
-    def id_key(self, raw: object) -> str | None:
-        """``@id`` made comparable: relative ids resolved against the page URL."""
-        if not isinstance(raw, str) or not raw.strip():
-            return None
-        raw = raw.strip()
-        if raw.startswith("_:"):
-            return raw
-        try:
-            return urljoin(self.page_url, raw)
-        except ValueError:
-            return raw
-
-    def resolve(self, at: _At) -> _At:
-        """Follow a bare ``{"@id": ...}`` reference to the full node, if there is one."""
-        if isinstance(at.value, dict) and _is_reference(at.value):
-            target = self.index.get(self.id_key(at.value.get("@id")) or "")
-            if target is not None:
-                return target
-        return at
-
-    @staticmethod
-    def raw_prop(node: _At, name: str) -> _At | None:
-        """A property's value exactly as written (``name`` or a schema.org-prefixed key)."""
-        if not isinstance(node.value, dict):
-            return None
-        for key in (name, *(prefix + name for prefix in _SCHEMA_PREFIXES)):
-            if key in node.value:
-                return node.child(key, node.value[key])
-        return None
-
-    def prop(self, node: _At, name: str) -> list[_At]:
-        """Values of a property as a list (a single value becomes one element), with
-        ``@value`` objects unwrapped, references resolved and nulls dropped."""
-        base = self.raw_prop(node, name)
-        if base is None:
-            return []
-        items = (
-            [base.child(i, v) for i, v in enumerate(base.value)]
-            if isinstance(base.value, list)
-            else [base]
-        )
-        out = []
-        for item in items:
-            if isinstance(item.value, dict) and "@value" in item.value:
-                item = item.child("@value", item.value["@value"])
-            if item.value is not None:
-                out.append(self.resolve(item))
-        return out
-
-    def first_string(self, node: _At, name: str) -> _At | None:
-        for at in self.prop(node, name):
-            if isinstance(at.value, str) and at.value.strip():
-                return at
-        return None
-
-    def name_of(self, at: _At) -> _At | None:
-        """The name of an entity given as a string or as an object with ``name``."""
-        if isinstance(at.value, str):
-            return at if at.value.strip() else None
-        if isinstance(at.value, dict):
-            return self.first_string(at, "name")
-        return None
-
-
-# ------------------------------------------------------------------ building items
-
-
-class _Fields:
-    """Collects field values, their provenance and warnings for one recording."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-        self.sources: list[FieldSource] = []
-        self.warnings: list[str] = []
-
-    def source(self, name: str, at: _At, raw: Any = None) -> None:
-        value = at.value if raw is None else raw
-        self.sources.append(
-            FieldSource(field=name, syntax=SYNTAX, locator=at.locator, raw=_raw_text(value))
-        )
-
-    def set(self, name: str, value: Any, at: _At, raw: Any = None) -> None:
-        self.values[name] = value
-        self.source(name, at, raw)
-
-    def reject(self, name: str, warning: str, at: _At) -> None:
-        """Keep the raw value in ``field_sources`` and note why it was not used."""
-        self.source(name, at)
-        if warning not in self.warnings:
-            self.warnings.append(warning)
-
-
-def _title(page: _Page, rec: _At, fields: _Fields) -> None:
-    at = page.first_string(rec, "name")
-    if at is None:
-        return
-    title = normalize_text(at.value)
-    if title is None:
-        return
-    if len(title) >= MAX_TITLE_CHARS:
-        fields.reject("title", "title_too_long", at)
-        return
-    fields.set("title", title, at)
-
-
-def _artists(page: _Page, rec: _At, fields: _Fields) -> None:
-    base = page.raw_prop(rec, "byArtist")
-    if base is None:
-        return
-    named: list[tuple[str, _At]] = []
-    for at in page.prop(rec, "byArtist"):
-        name_at = page.name_of(at)
-        name = normalize_text(name_at.value) if name_at is not None else None
-        if name_at is not None and name is not None and name not in (n for n, _ in named):
-            named.append((name, name_at))
-    if not named:
-        return
-    # Only a list or an object is structured; a plain string is a display credit that may
-    # hold several names ("A & B feat. C") and is never split.
-    structured = isinstance(base.value, list) or (
-        isinstance(base.value, dict) and "@value" not in base.value
-    )
-    names = [name for name, _ in named]
-    if len(named) == 1:
-        at = named[0][1]
-        fields.set("artist_credit", names[0], at)
-        if structured:
-            fields.set("artists", names, at)
-        return
-    raw_names = [at.value for _, at in named]
-    fields.set("artist_credit", ", ".join(names), base, raw=raw_names)
-    fields.set("artists", names, base, raw=raw_names)
-
-
-def _album(page: _Page, rec: _At, fields: _Fields) -> None:
-    for at in page.prop(rec, "inAlbum"):
-        if isinstance(at.value, str) and looks_like_url(at.value):
-            continue  # a bare album URL is not a title
-        name_at = page.name_of(at)
-        title = normalize_text(name_at.value) if name_at is not None else None
-        if name_at is not None and title is not None:
-            fields.set("album_title", title, name_at)
-            return
-
-
-def _audio_objects(page: _Page, rec: _At) -> list[_At]:
-    return [at for at in page.prop(rec, "audio") if not has_type(at.value, "MusicRecording")]
-
-
-def _duration(page: _Page, rec: _At, fields: _Fields) -> None:
-    candidates = [*page.prop(rec, "duration")]
-    for audio in _audio_objects(page, rec):
-        candidates.extend(page.prop(audio, "duration"))
-    for at in candidates:
-        if isinstance(at.value, dict | list):
-            continue
-        cleaned = clean_duration(at.value)
-        if cleaned.value is not None:
-            fields.set("duration_s", cleaned.value, at)
-            return
-        fields.reject("duration_s", cleaned.warning or "duration_invalid", at)
-
-
-def _isrc(page: _Page, rec: _At, fields: _Fields) -> None:
-    for at in page.prop(rec, "isrcCode"):
-        cleaned = clean_isrc(at.value)
-        if cleaned.value is not None:
-            fields.set("isrc", cleaned.value, at)
-            return
-        fields.reject("isrc", cleaned.warning or "isrc_invalid", at)
-
-
-def _license(page: _Page, rec: _At, fields: _Fields) -> None:
-    for at in page.prop(rec, "license"):
-        raw_at: _At | None = None
-        if isinstance(at.value, str) and at.value.strip():
-            raw_at = at
-        elif isinstance(at.value, dict):
-            raw_at = page.first_string(at, "url")
-            if raw_at is None and isinstance(at.value.get("@id"), str):
-                raw_at = at.child("@id", at.value["@id"])
-                if raw_at.value.strip().startswith(("#", "_:")):
-                    raw_at = None  # a node id, not a licence URL
-            if raw_at is None:
-                raw_at = page.first_string(at, "name")  # a licence given only by name
-        if raw_at is None:
-            continue
-        raw = raw_at.value.strip()
-        fields.set("license_url_raw", raw, raw_at)
-        url = absolute_http_url(raw, page.page_url) if looks_like_url(raw) else None
-        if url is not None:
-            fields.set("license_url", url, raw_at)
-        return
-
-
-def _audio(page: _Page, rec: _At, fields: _Fields) -> None:
-    for audio in _audio_objects(page, rec):
-        # ``embedUrl`` is a player page, never the audio itself.
-        at = audio if isinstance(audio.value, str) else page.first_string(audio, "contentUrl")
-        if at is None:
-            continue
-        url = absolute_http_url(at.value, page.page_url)
-        if url is None:
-            fields.reject("audio_url", "audio_url_invalid", at)
-            continue
-        fields.set("audio_url", url, at)
-        return
-
-
-def _canonicalize(url: str) -> str:
-    try:
-        return canonicalize_url(url)
-    except (ValueError, UnicodeError):
-        return url
-
-
-def _canonical(page: _Page, rec: _At, fields: _Fields) -> None:
-    candidates: list[_At] = []
-    url_at = page.first_string(rec, "url")
-    if url_at is not None:
-        candidates.append(url_at)
-    node_id = rec.value.get("@id")
-    if isinstance(node_id, str) and not node_id.strip().startswith(("#", "_:")):
-        candidates.append(rec.child("@id", node_id))
-    for at in candidates:
-        url = absolute_http_url(at.value, page.page_url)
-        if url is not None:
-            fields.set("canonical_url", _canonicalize(url), at)
-            return
-    fields.values["canonical_url"] = _canonicalize(page.page_url)
-
-
-_CONTENT_FIELDS: Final = ("title", "isrc", "audio_url")
-
-
-def _recording_fields(page: _Page, rec: _At) -> _Fields | None:
-    """All fields of one recording node; ``None`` when it carries nothing identifying."""
-    fields = _Fields()
-    for step in (_title, _artists, _album, _duration, _isrc, _license, _audio):
-        step(page, rec, fields)
-    if not any(fields.values.get(name) for name in _CONTENT_FIELDS):
-        return None
-    _canonical(page, rec, fields)
-    return fields
-
-
-def _recording_nodes(page: _Page) -> list[_At]:
-    """Distinct MusicRecording nodes in document order; a reference to a node that is
-    described elsewhere counts once, at the first place the recording appears."""
-    seen_objects: set[int] = set()
-    seen_ids: set[str] = set()
-    out: list[_At] = []
-    for at in page.nodes:
-        if not has_type(at.value, "MusicRecording"):
-            continue
-        node = page.resolve(at)
-        if _is_reference(node.value) or id(node.value) in seen_objects:
-            continue
-        key = page.id_key(node.value.get("@id"))
-        if key is not None and key in seen_ids:
-            continue
-        seen_objects.add(id(node.value))
-        if key is not None:
-            seen_ids.add(key)
-        out.append(node)
-    return out
-
-
-def _roots(html: str | bytes, page_url: str, warnings: list[str]) -> list[_At]:
+def _roots(html: str | bytes | Selector, page_url: str, warnings: list[str]) -> list[At]:
     try:
         blocks = find_blocks(html)
     except Exception:  # lxml/parsel on hostile input; nothing to extract then
         logger.debug("Unparsable HTML on %(url)s", {"url": page_url}, exc_info=True)
         warnings.append("jsonld-html-unparsable")
         return []
-    roots: list[_At] = []
+    roots: list[At] = []
     for number, raw in enumerate(blocks, start=1):
         values, status = parse_block(raw)
         if status == "invalid":
@@ -561,53 +199,40 @@ def _roots(html: str | bytes, page_url: str, warnings: list[str]) -> list[_At]:
         elif status == "repaired":
             warnings.append(f"jsonld-block-{number}-repaired")
         if len(values) == 1:
-            roots.append(_At(values[0], number))
+            roots.append(At(values[0], f"script[{number}]"))
         else:  # several values in one block are addressed as if they were an array
-            roots.extend(_At(value, number, (i,)) for i, value in enumerate(values))
+            roots.extend(At(value, f"script[{number}]", (i,)) for i, value in enumerate(values))
     return roots
 
 
-def _extract(
-    html: str | bytes,
-    page_url: str,
-    fetched_at: datetime,
-    http_status: int | None,
-    body_sha256: str | None,
-    warnings: list[str],
-) -> list[Recording]:
-    page = _Page(page_url, _roots(html, page_url, warnings))
-    collected: list[_Fields] = []
-    for node in _recording_nodes(page):
-        fields = _recording_fields(page, node)
-        if fields is None:
+def jsonld_drafts(
+    html: str | bytes | Selector, page_url: str, warnings: list[str]
+) -> tuple[list[Draft], list[LyricsDraft]]:
+    """One draft per ``MusicRecording`` in the page's JSON-LD (document order), and the
+    lyrics of compositions no recording points to. Page-level codes go to ``warnings``."""
+    graph = NodeGraph(page_url, _roots(html, page_url, warnings))
+    drafts: list[Draft] = []
+    for node in graph.recordings():
+        draft = recording_draft(graph, node, SYNTAX)
+        if draft is None:
             warnings.append("jsonld-recording-empty")
         else:
-            collected.append(fields)
-    shared = Counter(f.values["canonical_url"] for f in collected)
-    recordings = []
-    for index, fields in enumerate(collected):
-        canonical_url = fields.values["canonical_url"]
-        native_id = f"{canonical_url}#{index}" if shared[canonical_url] > 1 else canonical_url
-        recordings.append(
-            Recording(
-                item_id=make_item_id(SOURCE, native_id),
-                source=SOURCE,
-                page_url=page_url,
-                fetched_at=fetched_at,
-                http_status=http_status,
-                body_sha256=body_sha256,
-                extractor=EXTRACTOR,
-                extractor_version=crawler.__version__,
-                field_sources=fields.sources,
-                warnings=fields.warnings,
-                **fields.values,
-            )
-        )
-    return recordings
+            drafts.append(draft)
+    claimed = {lyr.locator for d in drafts for lyr in d.lyrics}
+    loose = [lyr for lyr in composition_lyrics(graph, SYNTAX) if lyr.locator not in claimed]
+    return drafts, loose
+
+
+def native_ids(drafts: list[Draft], page_url: str) -> list[str]:
+    """Item native ids for the recordings of one page: the canonical URL, or
+    ``canonical_url + "#" + index`` when several recordings share one."""
+    canon = [d.values.get("canonical_url") or canonicalize(page_url) for d in drafts]
+    shared = Counter(canon)
+    return [f"{url}#{i}" if shared[url] > 1 else url for i, url in enumerate(canon)]
 
 
 def extract_recordings(
-    html: str | bytes,
+    html: str | bytes | Selector,
     page_url: str,
     *,
     fetched_at: datetime,
@@ -616,19 +241,33 @@ def extract_recordings(
 ) -> ExtractResult:
     """Every ``MusicRecording`` described by the JSON-LD of one page.
 
-    ``html`` may be text or the raw body bytes (the encoding is then sniffed from the
-    markup, falling back to UTF-8). ``fetched_at`` must be timezone-aware: a naive value is
-    a caller bug and raises :class:`ValueError`. Nothing in the page content raises.
+    ``html`` may be text, the raw body bytes (the encoding is then sniffed from the markup,
+    falling back to UTF-8) or an already parsed :class:`parsel.Selector`. ``fetched_at``
+    must be timezone-aware: a naive value is a caller bug and raises :class:`ValueError`.
+    Nothing in the page content raises.
     """
     if fetched_at.tzinfo is None or fetched_at.utcoffset() is None:
         raise ValueError("fetched_at must be timezone-aware")
     warnings: list[str] = []
+    ctx = PageContext(page_url=page_url, fetched_at=fetched_at, http_status=http_status,
+                      body_sha256=body_sha256, source=SOURCE, extractor=EXTRACTOR)
     try:
-        recordings = _extract(html, page_url, fetched_at, http_status, body_sha256, warnings)
+        drafts, _ = jsonld_drafts(html, page_url, warnings)
+        recordings = [build_recording(d, ctx, native_id=n) for d, n in zip(drafts, native_ids(drafts, page_url))]
+        for rec in recordings:
+            rec.source_native_id = None
     except Exception:  # a bug in this module; never let one page stop the crawl
         logger.error("JSON-LD extraction failed on %(url)s", {"url": page_url}, exc_info=True)
         return ExtractResult(recordings=[], warnings=[*warnings, "jsonld-extractor-error"])
     return ExtractResult(recordings=recordings, warnings=warnings)
 
 
-__all__ = ["ExtractResult", "extract_recordings", "find_blocks", "has_type", "parse_block"]
+__all__ = [
+    "ExtractResult",
+    "extract_recordings",
+    "find_blocks",
+    "has_type",
+    "jsonld_drafts",
+    "native_ids",
+    "parse_block",
+]

@@ -248,13 +248,248 @@ def looks_like_url(value: str) -> bool:
     )
 
 
+# --------------------------------------------------------------------------- dates
+
+_MONTHS: Final = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_ISO_DATE_RE: Final = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[T ].*)?")
+#: "14 Sep 2013 00:00:00 GMT" (Bandcamp) and RFC 822/1123 "Sat, 14 Sep 2013 ..." (RSS).
+_TEXT_DATE_RE: Final = re.compile(r"(?:[A-Za-z]{3},?\s+)?(\d{1,2})\s+([A-Za-z]{3})[a-z]*\.?\s+(\d{4})\b.*")
+MIN_YEAR: Final = 1860
+
+
+def clean_date(value: object, *, max_year: int | None = None) -> Cleaned[tuple[str, str]]:
+    """A release date as ``(ISO 8601 partial date, precision)``; precision is ``year``,
+    ``month`` or ``day``. Accepts ISO dates with or without a time part, RFC 822/1123 dates
+    and Bandcamp's ``"14 Sep 2013 00:00:00 GMT"``; integers are years. Years outside
+    1860..next year are refused. Warning codes: ``date_invalid``, ``date_out_of_range``.
+    """
+    import calendar
+    from datetime import date
+
+    latest = max_year if max_year is not None else date.today().year + 1
+    if isinstance(value, bool):
+        return Cleaned(None, "date_invalid")
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return Cleaned(None, "date_invalid")
+    text = value.strip()
+    year = month = day = None
+    match = _ISO_DATE_RE.fullmatch(text)
+    if match:
+        year = int(match.group(1))
+        month = int(match.group(2)) if match.group(2) else None
+        day = int(match.group(3)) if match.group(3) else None
+    else:
+        match = _TEXT_DATE_RE.fullmatch(text)
+        if match is None or match.group(2).lower()[:3] not in _MONTHS:
+            return Cleaned(None, "date_invalid")
+        day, month, year = int(match.group(1)), _MONTHS[match.group(2).lower()[:3]], int(match.group(3))
+    if not MIN_YEAR <= year <= latest:
+        return Cleaned(None, "date_out_of_range")
+    if month is None:
+        return Cleaned((f"{year:04d}", "year"))
+    if not 1 <= month <= 12:
+        return Cleaned(None, "date_invalid")
+    if day is None:
+        return Cleaned((f"{year:04d}-{month:02d}", "month"))
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return Cleaned(None, "date_invalid")
+    return Cleaned((f"{year:04d}-{month:02d}-{day:02d}", "day"))
+
+
+# ------------------------------------------------------------------- small numbers
+
+_POSITION_RE: Final = re.compile(r"\s*0*(\d{1,4})\s*(?:/\s*\d+\s*)?")
+
+
+def clean_position(value: object) -> Cleaned[int]:
+    """A track or disc number 1..999 from ``3``, ``"03"`` or ``"3/12"``.
+    Warning code: ``position_invalid``."""
+    if isinstance(value, bool):
+        return Cleaned(None, "position_invalid")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and (match := _POSITION_RE.fullmatch(value)):
+        number = int(match.group(1))
+    else:
+        return Cleaned(None, "position_invalid")
+    if not 1 <= number <= 999:
+        return Cleaned(None, "position_invalid")
+    return Cleaned(number)
+
+
+_SIZE_RE: Final = re.compile(r"\s*(\d+(?:[.,]\d+)?)\s*([kmgt]i?b|bytes?|b|[kmgt])?\s*", re.IGNORECASE)
+_SIZE_UNITS: Final = {"": 1, "b": 1, "byte": 1, "bytes": 1, "k": 10**3, "kb": 10**3, "m": 10**6,
+                      "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
+                      "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(value: object) -> tuple[int, bool] | None:
+    """A file size in bytes and whether it is approximate (given with a unit such as
+    ``"31.2 MB"``); ``None`` if unreadable or not positive."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return (value, False) if value > 0 else None
+    if not isinstance(value, str):
+        return None
+    match = _SIZE_RE.fullmatch(value)
+    if match is None:
+        return None
+    number = float(match.group(1).replace(",", "."))
+    unit = (match.group(2) or "").lower()
+    size = int(round(number * _SIZE_UNITS[unit]))
+    if size <= 0:
+        return None
+    return size, _SIZE_UNITS[unit] > 1
+
+
+# --------------------------------------------------------------------- media types
+
+_MIME_ALIASES: Final = {
+    "mp3": "audio/mpeg", "audio/mp3": "audio/mpeg", "audio/mpeg3": "audio/mpeg", "audio/x-mp3": "audio/mpeg",
+    "audio/x-mpeg": "audio/mpeg", "flac": "audio/flac", "audio/x-flac": "audio/flac",
+    "audio/x-m4a": "audio/mp4", "m4a": "audio/mp4", "audio/m4a": "audio/mp4", "audio/aac": "audio/aac",
+    "audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/vnd.wave": "audio/wav", "wav": "audio/wav",
+    "ogg": "audio/ogg", "audio/x-ogg": "audio/ogg", "application/ogg": "audio/ogg", "opus": "audio/opus",
+}
+_MIME_RE: Final = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+
+
+def normalize_mime(value: object) -> str | None:
+    """A media type in IANA form (``mp3`` and ``audio/mp3`` → ``audio/mpeg``); parameters
+    dropped; Facebook's ``audio/vnd.facebook.bridge`` and non-media-types → ``None``."""
+    if not isinstance(value, str):
+        return None
+    text = value.split(";", 1)[0].strip().lower()
+    text = _MIME_ALIASES.get(text, text)
+    if text == "audio/vnd.facebook.bridge" or not _MIME_RE.fullmatch(text):
+        return None
+    return text
+
+
+# ------------------------------------------------------------------------ language
+
+#: ISO 639-2 (B and T) and common 639-3 codes of languages that have a 639-1 code.
+_LANG3_TO_1: Final = {
+    "ara": "ar", "bul": "bg", "cat": "ca", "ces": "cs", "cze": "cs", "cym": "cy", "wel": "cy",
+    "dan": "da", "deu": "de", "ger": "de", "ell": "el", "gre": "el", "eng": "en", "spa": "es",
+    "est": "et", "eus": "eu", "baq": "eu", "fas": "fa", "per": "fa", "fin": "fi", "fra": "fr",
+    "fre": "fr", "gle": "ga", "glg": "gl", "heb": "he", "hin": "hi", "hrv": "hr", "hun": "hu",
+    "hye": "hy", "arm": "hy", "ind": "id", "isl": "is", "ice": "is", "ita": "it", "jpn": "ja",
+    "kat": "ka", "geo": "ka", "kor": "ko", "lat": "la", "lit": "lt", "lav": "lv", "mkd": "mk",
+    "mac": "mk", "msa": "ms", "may": "ms", "nld": "nl", "dut": "nl", "nor": "no", "nob": "nb",
+    "nno": "nn", "pol": "pl", "por": "pt", "ron": "ro", "rum": "ro", "rus": "ru", "slk": "sk",
+    "slo": "sk", "slv": "sl", "sqi": "sq", "alb": "sq", "srp": "sr", "swe": "sv", "swa": "sw",
+    "tha": "th", "tur": "tr", "ukr": "uk", "urd": "ur", "vie": "vi", "zho": "zh", "chi": "zh",
+    "yor": "yo", "zul": "zu", "afr": "af", "amh": "am", "ben": "bn", "bre": "br", "epo": "eo",
+    "fao": "fo", "gla": "gd", "hat": "ht", "kaz": "kk", "khm": "km", "mlt": "mt", "mon": "mn",
+    "nep": "ne", "pan": "pa", "pus": "ps", "que": "qu", "sin": "si", "som": "so", "tam": "ta",
+    "tel": "te", "tgl": "tl", "uzb": "uz", "wol": "wo", "xho": "xh", "yid": "yi", "ltz": "lb",
+}
+#: Special codes kept as they are: no linguistic content, undetermined, several languages.
+SPECIAL_LANGUAGES: Final = frozenset({"zxx", "und", "mul", "mis"})
+_LANG_TAG_RE: Final = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*", re.IGNORECASE)
+
+
+def normalize_language(value: object) -> str | None:
+    """A BCP 47 tag, shortest form: ``fre``/``fra`` → ``fr``, ``en_GB``/``en-gb`` → ``en-GB``,
+    ``zxx``/``und``/``mul`` kept. ``None`` if the value is not a language tag."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace("_", "-")
+    if not _LANG_TAG_RE.fullmatch(text):
+        return None
+    primary, *rest = text.split("-")
+    primary = primary.lower()
+    primary = _LANG3_TO_1.get(primary, primary)
+    out = [primary]
+    for sub in rest:
+        if len(sub) == 2:
+            out.append(sub.upper())
+        elif len(sub) == 4 and sub.isalpha():
+            out.append(sub.title())
+        else:
+            out.append(sub.lower())
+    return "-".join(out)
+
+
+# ------------------------------------------------------------------------ notices
+
+_NOTICE_PREFIX_RE: Final = re.compile(
+    r"^\s*(?:(?:©|℗|\(c\)|\(p\)|copyright|phonographic\s+copyright|all\s+rights\s+reserved)[\s.:,]*)+",
+    re.IGNORECASE,
+)
+_NOTICE_YEAR_RE: Final = re.compile(r"^\s*((?:1[89]|20)\d{2})(?:\s*[-–]\s*(?:1[89]|20)\d{2})?[\s,.:]*")
+_NOTICE_TAIL_RE: Final = re.compile(r"[\s.,;]*(?:all\s+rights\s+reserved|under\s+.*licen[cs]e.*)[\s.]*$", re.IGNORECASE)
+
+
+def parse_notice(text: object) -> tuple[int | None, str | None]:
+    """``(year, holder)`` from a copyright or ℗ notice such as ``"℗ 2019 Example Records"``
+    or ``"2022 Saltmarsh Radio"`` (ID3 TCOP starts with the year). Either may be ``None``."""
+    if not isinstance(text, str):
+        return None, None
+    rest = _NOTICE_PREFIX_RE.sub("", text)
+    year = None
+    match = _NOTICE_YEAR_RE.match(rest)
+    if match:
+        year = int(match.group(1))
+        rest = rest[match.end():]
+        rest = _NOTICE_PREFIX_RE.sub("", rest)
+    rest = _NOTICE_TAIL_RE.sub("", rest)
+    holder = normalize_text(rest.strip(" .,;:-"))
+    return year, holder
+
+
+def clean_flag(value: object) -> bool | None:
+    """A yes/no value (``itunes:explicit`` ``yes``/``true``/``explicit`` vs ``no``/``false``/``clean``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return bool(value) if value in (0, 1) else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    if text in ("yes", "true", "explicit", "1", "y"):
+        return True
+    if text in ("no", "false", "clean", "0", "n"):
+        return False
+    return None
+
+
+def dedupe_casefold(values: list[str]) -> list[str]:
+    """Keep the first spelling of every value, comparing case-insensitively."""
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        key = value.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
+
+
 __all__ = [
     "ISRC_PREFIXES",
     "MAX_DURATION_S",
+    "MIN_YEAR",
+    "SPECIAL_LANGUAGES",
     "Cleaned",
     "absolute_http_url",
+    "clean_date",
     "clean_duration",
+    "clean_flag",
     "clean_isrc",
+    "clean_position",
+    "dedupe_casefold",
+    "normalize_language",
+    "normalize_mime",
+    "parse_notice",
+    "parse_size",
     "compact_isrc",
     "is_valid_isrc",
     "looks_like_url",

@@ -200,8 +200,11 @@ FIXTURE_CASES = [
                 "isrc": None,
                 "duration_s": None,
                 "license_url_raw": "cc-by",
-                "license_url": None,  # a token, not a URL
-                "audio_url": None,  # embedUrl is a player page
+                "license_url": None,  # an unversioned token names no licence URL
+                "license_spdx": "LicenseRef-CC-BY",
+                "license_status": "open",
+                "audio_url": "https://player.example/?track=42",
+                "audio_url_kind": "embed_page",  # embedUrl is a player page, never audio
                 "canonical_url": "https://music.test/t/static-hiss",  # blank node id ignored
                 "warnings": ["duration_out_of_range", "isrc_invalid"],
             }
@@ -267,11 +270,8 @@ def test_golden_field_sources_point_into_the_graph() -> None:
         "artists": ("script[1]/@graph/1/name", "The Examples"),
         "duration_s": ("script[1]/@graph/0/duration", "PT3M35S"),
         "isrc": ("script[1]/@graph/0/isrcCode", "GB-AYE-69-00123"),
-        "license_url_raw": (
-            "script[1]/@graph/0/license",
-            "https://creativecommons.org/licenses/by-sa/4.0/",
-        ),
-        "license_url": (
+        "isrc_all": ("script[1]/@graph/0/isrcCode", "GB-AYE-69-00123"),
+        "license": (
             "script[1]/@graph/0/license",
             "https://creativecommons.org/licenses/by-sa/4.0/",
         ),
@@ -279,6 +279,17 @@ def test_golden_field_sources_point_into_the_graph() -> None:
             "script[1]/@graph/0/audio/contentUrl",
             "https://cdn.example/night-drive.flac",
         ),
+        "audio_url_kind": ("script[1]/@graph/0/audio/contentUrl", "https://cdn.example/night-drive.flac"),
+        "mime_type": ("script[1]/@graph/0/audio/encodingFormat", "audio/flac"),
+        "file_size_bytes": ("script[1]/@graph/0/audio/contentSize", "31.2 MB"),
+        "file_size_approx": ("script[1]/@graph/0/audio/contentSize", "31.2 MB"),
+        "language": ("script[1]/@graph/0/inLanguage", "en"),
+        # the work was given as {"@id": "#work"}: the composition node is read through it
+        "iswc": ("script[1]/@graph/2/iswcCode", "T-034.524.680-1"),
+        "composers": ("script[1]/@graph/2/composer/name", "A. Writer"),
+        "lyricists": ("script[1]/@graph/2/lyricist/name", "B. Poet"),
+        "copyright_year": ("script[1]/@graph/0/copyrightYear", "2021"),
+        "copyright_holder": ("script[1]/@graph/0/copyrightHolder/name", "Example Records"),
     }
 
 
@@ -302,8 +313,8 @@ def test_rejected_values_keep_their_raw_text() -> None:
     sources = _sources(rec)
     assert sources["isrc"] == ("script[1]/isrcCode", "XXABC2400001")
     assert sources["duration_s"] == ("script[1]/duration", "PT0S")
-    assert sources["license_url_raw"] == ("script[1]/license/name", "cc-by")
-    assert "audio_url" not in sources
+    assert sources["license"] == ("script[1]/license/name", "cc-by")
+    assert sources["audio_url"] == ("script[1]/audio/embedUrl", "https://player.example/?track=42")
 
 
 def test_broken_block_keeps_block_numbering() -> None:
@@ -585,7 +596,11 @@ _T = "https://music.test/t"
             {"license": {"@id": "https://creativecommons.org/publicdomain/zero/1.0/"}},
             {"license_url": "https://creativecommons.org/publicdomain/zero/1.0/"},
         ),
-        ({"license": "CC BY 4.0"}, {"license_url_raw": "CC BY 4.0", "license_url": None}),
+        (
+            {"license": "CC BY 4.0"},
+            {"license_url_raw": "CC BY 4.0", "license_url": "https://creativecommons.org/licenses/by/4.0/",
+             "license_spdx": "CC-BY-4.0"},
+        ),
         ({"audio": "/media/one.mp3"}, {"audio_url": "https://music.test/media/one.mp3"}),
         (
             {"audio": [{"@type": "AudioObject", "embedUrl": "https://player.example/1"},
