@@ -6,8 +6,6 @@ line (``-s NAME=VALUE``) or in a job's own settings, never in code. None of them
 the policy silently: every decision row records the policy hash and the strict flag.
 """
 
-from crawler import __version__
-
 # --- Project ---------------------------------------------------------------------------
 BOT_NAME = "heed"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -16,9 +14,15 @@ NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
 
 # --- Identity --------------------------------------------------------------------------
-# Names the bot, its version and where site owners reach its operator; contains the product
-# token. Replace the contact URL with your own for real crawls.
-USER_AGENT = f"heed/{__version__} (+https://example.invalid/heed-contact)"
+# Empty: built as "<POLICY_AGENT_TOKEN>/<version> (+<IDENTITY_CONTACT_URL>)". A value set here
+# replaces it but must still start with <token>/<version> and carry a (+https://...) contact.
+USER_AGENT = ""
+# Page where site owners reach the crawl's operator; a crawl refuses to start with this placeholder.
+IDENTITY_CONTACT_URL = "https://example.invalid/heed-contact"
+# E-mail address sent in a From header on every request; empty = no From header.
+IDENTITY_FROM = ""
+# Accept a placeholder contact (example.invalid, *.test, ...): set only by the loopback demo and the tests.
+IDENTITY_ALLOW_PLACEHOLDER = False
 
 # --- Policy (the gate) -----------------------------------------------------------------
 # Product token matched exactly (RFC 9309) against robots.txt User-agent lines.
@@ -39,6 +43,15 @@ POLICY_CACHE_TTL = 86400
 POLICY_FAILURE_TTL = 300
 # Most origins kept in the policy cache (least recently used are evicted).
 POLICY_CACHE_SIZE = 10000
+# Ask Spawning's Do-Not-Train API about every content URL before fetching it (off by default;
+# when on, a missing key or an unreachable API holds the URL).
+POLICY_REMOTE_REGISTRY = False
+# Endpoint of that API.
+POLICY_REMOTE_REGISTRY_ENDPOINT = "https://opts-api.spawningaiapi.com/api/v2/query/urls/"
+# Environment variable holding its API key (the key itself never goes into settings or logs).
+POLICY_REMOTE_REGISTRY_KEY_ENV = "SPAWNING_OPTS_KEY"
+# Fetch Spawning's /ai.txt for every origin too (its Disallow globs reserve files for AI use).
+POLICY_AI_TXT = True
 # Largest policy file downloaded at all (bytes); only the first 500 KiB of robots.txt is parsed.
 POLICY_MAX_FILE_BYTES = 5 * 1024 * 1024
 
@@ -53,25 +66,60 @@ PROVENANCE_WORKER = ""
 PROVENANCE_ROWS_PER_PART = 10000
 # Seconds after which buffered rows are written even if fewer.
 PROVENANCE_FLUSH_SECONDS = 2.0
+# Path of an Ed25519 private key (PEM; `scrapy audit keygen`); empty = manifests are not signed.
+PROVENANCE_SIGNING_KEY = ""
+# Continue this worker's log (same run id and worker name) after a stop or a crash.
+PROVENANCE_RESUME = False
 
 # --- Downloader middlewares --------------------------------------------------------------
 # heed's gate replaces Scrapy's robots.txt middleware, which fails open; it must not run beside it.
 ROBOTSTXT_OBEY = False
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.guard.NetworkGuardMiddleware": 60,
+    # Before Scrapy's offsite filter (50), so a redirect to a private address is logged.
+    "crawler.middlewares.guard.NetworkGuardMiddleware": 40,
+    # Replaces Scrapy's RetryMiddleware: Retry-After, per-host backoff; after the gate on the way back.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.backoff.BackoffMiddleware": 90,
+    # Rechecks requests the gate held because a policy file could not be read.
+    "crawler.middlewares.holds.HoldRecheckMiddleware": 95,
     "crawler.middlewares.gate.PolicyGateMiddleware": 100,
+    # Crawl-delay / Request-rate per host; holds hosts that ask for more than the cap.
+    "crawler.middlewares.politeness.PolitenessMiddleware": 110,
+    # Replaces Scrapy's UserAgentMiddleware: User-Agent and From on every request.
+    "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
+    "crawler.middlewares.identity.IdentityMiddleware": 500,
 }
 # A proxy would resolve names itself, out of the network guard's sight: off unless you opt in.
 HTTPPROXY_ENABLED = False
 # Resolves POLICY_RESOLVE names and refuses private, loopback and reserved addresses.
 TWISTED_DNS_RESOLVER = "crawler.middlewares.resolver.GuardedResolver"
+# Host name -> IP answers used instead of DNS (like /etc/hosts); unlike POLICY_RESOLVE, still checked.
+GUARD_HOSTS = {}
 
 # --- Items -------------------------------------------------------------------------------
 ITEM_PIPELINES = {
-    "pipelines.validate.ValidateRecordingPipeline": 200,
+    # Drops recordings (and their lyrics) whose audio URL the gate refused or never saw.
+    "pipelines.items_audio.AudioPolicyPipeline": 100,
+    # Drops items a rights-holder registry covers (party, isrc-prefix, iswc entries).
+    "pipelines.items_registry.RegistryItemPipeline": 150,
+    "pipelines.validate.ValidateItemPipeline": 200,
+    # Keeps only licence statuses in ITEMS_LICENSE_ALLOW.
+    "pipelines.items_license.LicenceAllowlistPipeline": 300,
+    # One recording per ISRC and per canonical URL; the first one is kept.
+    "pipelines.items_dedupe.DedupePipeline": 400,
     "pipelines.provenance.ProvenancePipeline": 900,
 }
+# Licence statuses an item may have to be kept ("*" keeps all): open licences and public domain.
+ITEMS_LICENSE_ALLOW = ["open", "public_domain"]
+# CSV of label/publisher names that stand for a registry party (alias,party,relationship,source_url,checked_on).
+ITEMS_PARTY_ALIASES = "data/party_aliases.csv"
+# Bytes fetched from the start of an audio file with a Range request (tags, stream header).
+ITEMS_AUDIO_HEAD_BYTES = 64 * 1024
+# Bytes fetched from the end when the format needs them (Ogg duration, MP4 moov at the end, WAV).
+ITEMS_AUDIO_TAIL_BYTES = 64 * 1024
+# Most bytes any one audio response may bring (larger tags are not fetched: tags_truncated).
+ITEMS_AUDIO_MAX_BYTES = 4 * 1024 * 1024
 # Items processed in parallel per response; Scrapy's default of 100 costs throughput here.
 CONCURRENT_ITEMS = 16
 
@@ -83,6 +131,20 @@ DOWNLOAD_DELAY = 1.0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# Longest robots.txt Crawl-delay / Request-rate interval honoured (s); a host asking for more is held.
+POLITENESS_MAX_CRAWL_DELAY = 60.0
+# Longest wait honoured (s): Retry-After, backoff, hold rechecks; longer means a final hold.
+POLITENESS_MAX_WAIT = 600.0
+# Backoff after a host's first 5xx/429/timeout (s); doubles with each consecutive failure.
+POLITENESS_BACKOFF_BASE = 5.0
+# Consecutive failures after which a host is held (not asked again) for the rest of the run.
+POLITENESS_HOST_MAX_FAILURES = 5
+# Times a request held for an unreadable robots.txt / tdmrep.json is rechecked before a final hold.
+POLITENESS_HOLD_RECHECKS = 3
+# Wait before the first recheck (s); doubles each time, never before POLICY_FAILURE_TTL has passed.
+POLITENESS_HOLD_BACKOFF = 60.0
+# Collect download slots idle this long (s) with Scrapy's own clean-up; 0 = Scrapy's 60 s only.
+POLITENESS_SLOT_IDLE = 0
 
 # --- Limits --------------------------------------------------------------------------------
 # How many link hops from a seed the music spider follows.

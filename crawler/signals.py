@@ -5,7 +5,10 @@ the log listens, and neither imports the other.
 """
 
 #: Sent for every decision the gate takes, before the request is dropped or passed on.
-#: Arguments: ``decision`` (:class:`crawler.policy.decision.Decision`).
+#: Arguments: ``decision`` (:class:`crawler.policy.decision.Decision`); the gate also passes
+#: ``request`` and, after fetching, ``response`` (either may be None). A receiver may return
+#: an awaitable for a fetch-stage ``allow``: the gate awaits it before the request is sent
+#: (the provenance log uses this to make the decision durable first).
 policy_decided = object()
 
 #: Sent once for every policy file fetched and every response header block that carried a

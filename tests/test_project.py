@@ -42,7 +42,11 @@ def test_politeness_defaults_are_conservative():
     assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == 1
     assert settings.getbool("AUTOTHROTTLE_ENABLED")
     assert settings.getfloat("DOWNLOAD_DELAY") >= 1.0
-    assert "heed/" in settings["USER_AGENT"] and "+http" in settings["USER_AGENT"]
+    from crawler.middlewares.identity import IdentityConfig
+
+    settings.set("IDENTITY_ALLOW_PLACEHOLDER", True)
+    user_agent = IdentityConfig.from_settings(settings, token=settings["POLICY_AGENT_TOKEN"]).user_agent
+    assert user_agent.startswith("heed/") and "(+http" in user_agent
 
 
 def test_guard_refuses_a_download_handler_that_resolves_on_its_own():

@@ -78,6 +78,12 @@ class Command(ScrapyCommand):
             "DOWNLOAD_DELAY": opts.delay,
             "AUTOTHROTTLE_START_DELAY": opts.delay,
             "LOG_LEVEL": "WARNING",
+            # The demo talks only to its loopback web, so the placeholder contact is fine, and
+            # an unreachable robots.txt is rechecked once after a second instead of minutes.
+            "IDENTITY_ALLOW_PLACEHOLDER": True,
+            "POLICY_FAILURE_TTL": 1,
+            "POLITENESS_HOLD_BACKOFF": 1,
+            "POLITENESS_HOLD_RECHECKS": 1,
         }
         for name, value in overrides.items():
             # Above the project's defaults, below what the user gave with -s.

@@ -7,7 +7,12 @@ another (DNS rebinding). Names listed in ``POLICY_RESOLVE`` resolve to their map
 without a lookup and are the only names allowed to reach private or loopback addresses; this
 is how the demo and the tests reach their loopback web.
 
-Enabled by ``DNS_RESOLVER = "crawler.middlewares.resolver.GuardedResolver"``.
+Names listed in ``GUARD_HOSTS`` (host name -> address, like an ``/etc/hosts`` file) also
+resolve without a lookup, but their answer is checked like any DNS answer: mapping a name to
+a private address does *not* let heed connect there. It pins names for a crawl, and lets the
+tests make a name resolve to 127.0.0.2 without a DNS server.
+
+Enabled by ``TWISTED_DNS_RESOLVER = "crawler.middlewares.resolver.GuardedResolver"``.
 """
 
 from __future__ import annotations
@@ -55,17 +60,24 @@ class GuardedResolver(CachingThreadedResolver):
     """Scrapy's caching resolver plus the resolve map and the address check."""
 
     def __init__(
-        self, reactor: ReactorBase, cache_size: int, timeout: float, resolve: Mapping[str, str]
+        self,
+        reactor: ReactorBase,
+        cache_size: int,
+        timeout: float,
+        resolve: Mapping[str, str],
+        hosts: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(reactor, cache_size, timeout)
         self.resolve = dict(resolve)
+        self.hosts = dict(hosts or {})
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: ReactorBase) -> Self:
         settings = crawler.settings
         cache_size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 0
         resolve = parse_resolve_map("POLICY_RESOLVE", settings.getdict("POLICY_RESOLVE"))
-        return cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), resolve)
+        hosts = parse_resolve_map("GUARD_HOSTS", settings.getdict("GUARD_HOSTS"))
+        return cls(reactor, cache_size, settings.getfloat("DNS_TIMEOUT"), resolve, hosts)
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> defer.Deferred[str]:
         key = name.lower().rstrip(".")
@@ -74,6 +86,9 @@ class GuardedResolver(CachingThreadedResolver):
             return defer.succeed(mapped)
         if parse_ip(key) is not None:
             return defer.maybeDeferred(self._check, key, key)
+        pinned = self.hosts.get(key)
+        if pinned is not None:
+            return defer.maybeDeferred(self._check, pinned, key)
         d = super().getHostByName(name, timeout)
         d.addCallback(self._check, key)
         return d
