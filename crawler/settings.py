@@ -41,8 +41,8 @@ POLICY_RESOLVE = {}
 POLICY_CACHE_TTL = 86400
 # Seconds before an origin whose policy files could not be fetched is tried again.
 POLICY_FAILURE_TTL = 300
-# Most origins kept in the policy cache (least recently used are evicted).
-POLICY_CACHE_SIZE = 10000
+# Most origins kept in the policy cache (least recently used are evicted); ~32 KiB each.
+POLICY_CACHE_SIZE = 2000
 # Ask Spawning's Do-Not-Train API about every content URL before fetching it (off by default;
 # when on, a missing key or an unreachable API holds the URL).
 POLICY_REMOTE_REGISTRY = False

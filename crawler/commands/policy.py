@@ -14,7 +14,9 @@ would (what does this site say to GPTBot?).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,15 +89,20 @@ class PolicySpider(Spider):
 
     name = "heed-policy"
 
-    def __init__(self, urls: list[str], results: list[Explanation], **kwargs: Any) -> None:
+    def __init__(self, urls: list[str], results: list[Explanation], agent: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.urls = urls
         self.results = results
+        self.agent = agent
 
     async def start(self) -> AsyncIterator[Request]:
         gate = _component(self.crawler, PolicyGateMiddleware)
         guard = _component(self.crawler, NetworkGuardMiddleware)
         config = get_policy_config(self.crawler)
+        if self.agent:
+            # evaluate as another crawler would, while still identifying as heed on the wire
+            config = dataclasses.replace(config, agent_token=self.agent)
         for url in self.urls:
             self.results.append(await self.explain(url, gate, guard, config))
         return
@@ -149,17 +156,17 @@ class Command(ScrapyCommand):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise UsageError(f"not an absolute http(s) URL: {url!r}")
+        if opts.agent and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", opts.agent):
+            raise UsageError(f"--agent must be a product token (letters, digits, '_', '-'), got {opts.agent!r}")
         overrides: dict[str, Any] = {"ITEM_PIPELINES": {}, "LOG_LEVEL": "WARNING", "LOGSTATS_INTERVAL": 0}
-        if opts.agent:
-            overrides["POLICY_AGENT_TOKEN"] = opts.agent
         for name, value in overrides.items():
-            if name == "POLICY_AGENT_TOKEN" or (self.settings.getpriority(name) or 0) < SETTINGS_PRIORITIES["cmdline"]:
+            if (self.settings.getpriority(name) or 0) < SETTINGS_PRIORITIES["cmdline"]:
                 self.settings.set(name, value, priority="cmdline")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.crawler_process is not None
         results: list[Explanation] = []
-        self.crawler_process.crawl(PolicySpider, urls=list(args), results=results)
+        self.crawler_process.crawl(PolicySpider, urls=list(args), results=results, agent=opts.agent)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed or len(results) != len(args):
             self.exitcode = 1

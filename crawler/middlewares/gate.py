@@ -263,7 +263,8 @@ class PolicyGateMiddleware:
                 "redirect_ttl": MAX_REDIRECTS,
                 "download_maxsize": self.config.max_policy_bytes,
                 "dont_merge_cookies": True,
-                "handle_httpstatus_all": True,
+                # no handle_httpstatus_all: it would stop RedirectMiddleware, and RFC 9309
+                # asks crawlers to follow at least five redirects for robots.txt
             },
         )
         stats = self.crawler.stats
