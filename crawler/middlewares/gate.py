@@ -120,6 +120,17 @@ def _decode_headers(response: Response, names: tuple[str, ...]) -> dict[str, lis
     return out
 
 
+#: robots meta directives that say something about use of the content; a block of only
+#: ``index, follow`` is ordinary and not archived (it rides on most pages).
+_USE_DIRECTIVES = frozenset({"noai", "noimageai", "noml", "noarchive", "nocache", "none", "noindex"})
+
+
+def _meaningful(name: str, content: str) -> bool:
+    if name.startswith("tdm-"):
+        return True
+    return any(d.strip().lower().split(":")[-1].strip() in _USE_DIRECTIVES for d in content.split(","))
+
+
 class PolicyGateMiddleware:
     """Downloader middleware; see the module docstring."""
 
@@ -336,7 +347,7 @@ class PolicyGateMiddleware:
             block = "".join(f"{k}: {v}\r\n" for k, vs in headers.items() for v in vs).encode("utf-8")
             evidence.append(self._archive(response, "headers", block, headers))
         token = self.config.agent_token.lower()
-        signal_meta = [(n, c) for n, c in meta if n in _SIGNAL_META or n == token]
+        signal_meta = [(n, c) for n, c in meta if (n in _SIGNAL_META or n == token) and _meaningful(n, c)]
         if signal_meta:
             block = "".join(f'<meta name="{n}" content="{c}">\n' for n, c in signal_meta).encode("utf-8")
             evidence.append(self._archive(response, "html-meta", block, {}))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -65,7 +66,21 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def origin_of(url: str) -> str:
-    """``scheme://host:port`` with the default port made explicit (the policy cache key)."""
+    """``scheme://host:port`` with the default port made explicit (the policy cache key).
+
+    Runs several times per page: the work is cached on the ``scheme://authority`` prefix.
+    """
+    start = url.find("//")
+    if start < 0:
+        return _origin_of_prefix(url)
+    end = start + 2
+    while end < len(url) and url[end] not in "/?#":
+        end += 1
+    return _origin_of_prefix(url[:end])
+
+
+@lru_cache(maxsize=4096)
+def _origin_of_prefix(url: str) -> str:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
@@ -85,18 +100,18 @@ class PolicyFile:
     result: FetchResult
     state: State
     detail: str
+    #: built once: every decision about the origin's URLs cites it
+    evidence: Evidence
+    signal: tuple[str, str]
 
     @classmethod
     def of(cls, result: FetchResult) -> PolicyFile:
         state, detail = classify(result)
-        return cls(result, state, detail)
-
-    @property
-    def evidence(self) -> Evidence:
-        return Evidence(kind=self.result.kind, url=self.result.url, sha256=self.result.sha256)
+        evidence = Evidence(kind=result.kind, url=result.url, sha256=result.sha256)
+        return cls(result, state, detail, evidence, (f"{result.kind} status", detail))
 
     def status_signal(self) -> tuple[str, str]:
-        return (f"{self.result.kind} status", self.detail)
+        return self.signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,9 +251,8 @@ def _ai_token_findings(policy: OriginPolicy, url: str, config: PolicyConfig) -> 
     assert robots is not None
     ev = (policy.robots_file.evidence,)
     findings: list[Finding] = []
-    for token in policy.ai_tokens:
-        m = robots.match(token, url, fallback=False)
-        if m is not None and not m.allowed and m.rule is not None:
+    for token, m in robots.match_many(policy.ai_tokens, url).items():
+        if not m.allowed and m.rule is not None:
             known = config.ai_tokens.by_token(token)
             name = known.token if known else token
             findings.append(
@@ -276,11 +290,15 @@ def _robots_extension_findings(policy: OriginPolicy, url: str, config: PolicyCon
         return []  # an unusable robots.txt is already a hold or deny
     ev = policy.robots_file.evidence
     token, strict = config.agent_token, config.strict
-    return [
-        aipref.robots_finding(robots, token, url, strict=strict, ai_tokens=policy.ai_tokens, evidence=ev),
-        contentsignal.robots_finding(robots, token, url, strict=strict, ai_tokens=frozenset(policy.ai_tokens),
-                                     evidence=ev),
-    ]
+    findings = []
+    # most files have neither line: skip the per-URL work then (records() is memoised)
+    if robots.records("content-usage"):
+        findings.append(aipref.robots_finding(robots, token, url, strict=strict, ai_tokens=policy.ai_tokens,
+                                              evidence=ev))
+    if robots.records("content-signal"):
+        findings.append(contentsignal.robots_finding(robots, token, url, strict=strict,
+                                                     ai_tokens=frozenset(policy.ai_tokens), evidence=ev))
+    return findings
 
 
 def _aitxt_finding(policy: OriginPolicy, url: str, config: PolicyConfig) -> Finding | None:

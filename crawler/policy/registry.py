@@ -29,7 +29,8 @@ import io
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -188,6 +189,11 @@ class Registry:
         init=False, repr=False, compare=False
     )
     _digests: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    #: ``scheme://authority`` -> (domain and host entries, url-prefix candidates): every URL
+    #: of a host asks the same two questions, so they are answered once per host.
+    _by_authority: Callable[[str], tuple[tuple[RegistryEntry, ...], tuple[tuple[str, RegistryEntry], ...]]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         hosts: dict[str, list[RegistryEntry]] = {}
@@ -210,6 +216,24 @@ class Registry:
         freeze(self, "_prefixes", {k: tuple(v) for k, v in prefixes.items()})
         freeze(self, "_items", {k: tuple(v) for k, v in items.items()})
         freeze(self, "_digests", dict(self.sources))
+        freeze(self, "_by_authority", lru_cache(maxsize=8192)(self._authority_entries))
+
+    def _authority_entries(
+        self, authority: str
+    ) -> tuple[tuple[RegistryEntry, ...], tuple[tuple[str, RegistryEntry], ...]]:
+        parts = urlsplit(authority)
+        hostname = parts.hostname or ""
+        host = normalize_host(hostname)
+        found: list[RegistryEntry] = []
+        if self._domains and host:
+            labels = host.split(".")
+            for i in range(len(labels)):
+                found.extend(self._domains.get(".".join(labels[i:]), ()))
+        found.extend(self._hosts.get(host, ()))
+        candidates: tuple[tuple[str, RegistryEntry], ...] = ()
+        if self._prefixes:
+            candidates = self._prefixes.get(_prefix_host_key(parts.scheme, hostname, parts.port), ())
+        return tuple(found), candidates
 
     @classmethod
     def empty(cls) -> Registry:
@@ -253,21 +277,15 @@ class Registry:
 
         ValueError if the URL cannot be parsed.
         """
-        parts = urlsplit(url)
-        hostname = parts.hostname or ""
-        host = normalize_host(hostname)
-        found: list[RegistryEntry] = []
-        if self._domains and host:
-            labels = host.split(".")
-            for i in range(len(labels)):
-                found.extend(self._domains.get(".".join(labels[i:]), ()))
-        found.extend(self._hosts.get(host, ()))
-        if self._prefixes:
-            candidates = self._prefixes.get(_prefix_host_key(parts.scheme, hostname, parts.port), ())
-            if candidates:
-                path = normalize_path(url)
-                found.extend(e for prefix, e in candidates if path.startswith(prefix))
-        return tuple(dict.fromkeys(found))
+        start = url.find("//")
+        end = start + 2 if start >= 0 else 0
+        while end < len(url) and url[end] not in "/?#":
+            end += 1
+        entries, candidates = self._by_authority(url[:end])
+        if not candidates:
+            return entries
+        path = normalize_path(url)
+        return tuple(dict.fromkeys([*entries, *(e for prefix, e in candidates if path.startswith(prefix))]))
 
     def url_finding(self, url: str) -> Finding:
         """Deny a URL any ``domain``/``host``/``url-prefix`` entry covers; CLEAR otherwise."""

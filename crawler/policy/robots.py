@@ -265,6 +265,7 @@ class RobotsTxt:
         "_compiled",
         "_groups",
         "_keys",
+        "_record_memo",
         "_records",
         "agents",
         "ignored_lines",
@@ -300,7 +301,10 @@ class RobotsTxt:
                     keys.setdefault(agent, []).append(index)
         self._keys: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in keys.items()}
         self.agents = frozenset(self._keys)
-        self._compiled: dict[str, _Compiled] = {}
+        # compiled matchers keyed by the groups they merge: tokens that share a group (a
+        # file listing ten AI crawlers above one Disallow) share one matcher
+        self._compiled: dict[tuple[int, ...], _Compiled] = {}
+        self._record_memo: dict[tuple[str, str | None, bool], tuple[tuple[int, str], ...]] = {}
 
     @classmethod
     def empty(cls) -> RobotsTxt:
@@ -342,6 +346,28 @@ class RobotsTxt:
             return compiled.allow_all
         return compiled.match(target)
 
+    def match_many(self, tokens: Iterable[str], url: str) -> dict[str, Match]:
+        """:meth:`match` without fallback for several tokens at once, for the same URL.
+
+        The URL is normalised once and tokens that share their groups (ten AI crawlers
+        listed above one rule set) share one match. Tokens without a group are left out.
+        """
+        target = _request_target(url)
+        if not _PLAIN_TARGET.fullmatch(target):
+            target = _URL_WORK.sub(_normalise_in_url, target)
+        results: dict[str, Match] = {}
+        seen: dict[int, Match] = {}
+        for token in tokens:
+            compiled = self._select(token.lower(), False)
+            if compiled is None:
+                continue
+            found = seen.get(id(compiled))
+            if found is None:
+                found = compiled.allow_all if target == "/robots.txt" else compiled.match(target)
+                seen[id(compiled)] = found
+            results[token] = found
+        return results
+
     def crawl_delay(self, token: str) -> float | None:
         """Crawl-delay in seconds for ``token`` (its own groups, else ``*``), or None.
 
@@ -366,23 +392,31 @@ class RobotsTxt:
         file-wide lines such as ``License`` or ``Content-Signal``). With ``token``: only
         those in the group(s) that apply to it, chosen as :meth:`match` chooses them.
         """
+        memo_key = (key, None if token is None else token.lower(), fallback)
+        found = self._record_memo.get(memo_key)
+        if found is not None:
+            return found
         wanted = frozenset({" ".join(key.split()).lower()})
         if token is None:
-            return tuple((line, value) for k, value, line in self._records if k in wanted)
-        return tuple(
-            (line, value)
-            for _, value, line in self._group_records(token.lower(), wanted, fallback)
-        )
+            found = tuple((line, value) for k, value, line in self._records if k in wanted)
+        else:
+            found = tuple(
+                (line, value)
+                for _, value, line in self._group_records(token.lower(), wanted, fallback)
+            )
+        self._record_memo[memo_key] = found
+        return found
 
     def _select(self, key: str, fallback: bool) -> _Compiled | None:
         if key not in self._keys:
             if not fallback or "*" not in self._keys:
                 return None
             key = "*"
-        compiled = self._compiled.get(key)
+        indices = self._keys[key]
+        compiled = self._compiled.get(indices)
         if compiled is None:
-            rules = (rule for i in self._keys[key] for rule in self._groups[i].rules)
-            compiled = self._compiled[key] = _Compiled(key, rules)
+            rules = (rule for i in indices for rule in self._groups[i].rules)
+            compiled = self._compiled[indices] = _Compiled(key, rules)
         return compiled
 
     def _group_records(
