@@ -1,37 +1,34 @@
 """The evidence archive: byte-exact copies of what each decision rests on, as WARC.
 
-A decision row names its evidence by ``(kind, url, sha256)``. An auditor must be able to
-take that triple and find the exact bytes heed read, months later, with ordinary web-archive
-tools; WARC (ISO 28500) is the format those tools read. One worker writes one file,
-``evidence/evidence-<worker>.warc.gz`` (one gzip member per record), starting with a
-``warcinfo`` record that names the run and worker.
+A decision row names its evidence by ``(kind, url, sha256)`` and by WARC-Record-ID
+(``evidence_ids``). An auditor must be able to take either and find the exact bytes heed
+read, months later, with ordinary web-archive tools; WARC (ISO 28500) is the format those
+tools read. Evidence is journaled first (:mod:`pipelines.journal`) and written, per seal,
+as ``evidence/evidence-<worker>-<NNNNNN>.warc.gz`` (one gzip member per record), published
+atomically like a Parquet part: a reader never meets a half-written gzip member.
 
 Record conventions:
 
-* A fetched policy file (robots.txt, tdmrep.json, ai.txt, a registry answer, ...) is a
-  ``response`` record: the original URL as ``WARC-Target-URI``, an HTTP/1.1 status line, the
-  headers as received and the body exactly as received.
-* A block cut out of a content response (``kind`` ``headers``: the header lines that carried
-  a signal; ``html-meta``: the meta elements that did; see :data:`DERIVED_KINDS`) is a
-  ``metadata`` record about the response URL whose content is the block exactly as the
-  gate hashed it, with the response status in ``X-Heed-Http-Status``. It is not a
-  ``response`` record because the block is not the response body, and replay tools must
-  not serve it as one.
-* A fetch that got no response at all (``status is None``) is a ``metadata`` record
-  (``application/warc-fields``) with the kind and the error name.
-* ``Content-Length``, ``Content-Encoding`` and ``Transfer-Encoding`` describe the bytes on
-  the wire, not the (already decoded) body heed keeps, so in ``response`` records they are
-  stored renamed as ``X-Heed-Orig-<Name>`` and a fresh ``Content-Length`` is set.
-* Every record carries ``X-Heed-Sha256`` (hex sha256 of the result's body: the value in a
-  decision row's ``evidence.sha256``; for the no-response case, of the empty body),
-  ``X-Heed-Kind`` and a standard ``WARC-Payload-Digest: sha256:<base32>``.
+* every file starts with a ``warcinfo`` record naming the run, the worker and the seal;
+* a fetched policy file (robots.txt, tdmrep.json, ai.txt, a registry answer, ...) is a
+  ``response`` record: the original URL as ``WARC-Target-URI``, an HTTP/1.1 status line,
+  the headers as received and the body exactly as received. ``Content-Length``,
+  ``Content-Encoding`` and ``Transfer-Encoding`` describe the wire, not the decoded body
+  kept here, so they are stored renamed as ``X-Heed-Orig-<Name>`` and a fresh
+  ``Content-Length`` is set;
+* a block cut out of a content response (``headers``: the header lines that carried a
+  signal; ``html-meta``: the meta elements that did) is a ``metadata`` record about the
+  response URL, with the block exactly as the gate hashed it: it is not the response body
+  and replay tools must not serve it as one;
+* a fetch that got no response at all is a ``metadata`` record (``application/warc-fields``)
+  with the kind and the error name;
+* a local file in force for the whole run (each registry CSV, the AI-token list) is a
+  ``resource`` record, ``WARC-Target-URI`` ``file://...``.
 
-Evidence is stored once per ``(kind, url, status, sha256)``: a 503 and a 200 with the same
-body are different evidence.
-
-The file is written as ``.evidence-<worker>.warc.gz.tmp`` and renamed on :meth:`close`.
-**A crash before close loses the evidence file** (the hidden temporary file stays behind);
-per-record crash safety is planned.
+Every record carries ``X-Heed-Sha256`` (hex sha256 of the body: the value in a decision
+row's ``evidence.sha256``), ``X-Heed-Kind``, ``X-Heed-Evidence-Url`` (the ``evidence.url``
+of decision rows), ``X-Heed-Http-Status`` and ``X-Heed-Redirects`` where known, and a
+standard ``WARC-Payload-Digest: sha256:<base32>``.
 """
 
 from __future__ import annotations
@@ -41,33 +38,36 @@ import hashlib
 import io
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Final
+from typing import BinaryIO, Final
+from urllib.parse import quote
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 import crawler
 from pipelines.parquet import PartInfo
-from pipelines.rundir import check_name, evidence_name, publish, tmp_path
-
-if TYPE_CHECKING:
-    from crawler.policy.fetchresult import FetchResult
+from pipelines.records import EvidenceEntry
+from pipelines.rundir import publish, tmp_path
 
 logger = logging.getLogger(__name__)
 
 SHA256_HEADER: Final = "X-Heed-Sha256"
 KIND_HEADER: Final = "X-Heed-Kind"
+URL_HEADER: Final = "X-Heed-Evidence-Url"
+STATUS_HEADER: Final = "X-Heed-Http-Status"
+REDIRECTS_HEADER: Final = "X-Heed-Redirects"
 
 #: Kinds whose body is a block heed cut out of a content response, not a fetched file.
 DERIVED_KINDS: Final = frozenset({"headers", "html-meta", "embedded"})
 
 _DERIVED_TYPES: Final = {"headers": "text/plain; charset=utf-8", "html-meta": "text/html; charset=utf-8"}
-
-#: Headers that describe the transfer, not the body heed keeps.
+_ORIG: Final = "X-Heed-Orig-"
 _RENAMED: Final = frozenset({"content-length", "content-encoding", "transfer-encoding"})
 
 
@@ -93,19 +93,17 @@ def _clean(value: str) -> str:
     return value.replace("\r", " ").replace("\n", " ")
 
 
-def _http_headers(result: FetchResult) -> StatusAndHeaders:
-    status = result.status or 0
+def _http_headers(entry: EvidenceEntry) -> StatusAndHeaders:
+    status = entry.status or 0
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = ""
     pairs: list[tuple[str, str]] = []
-    for name, values in result.headers.items():
-        if isinstance(values, str):
-            values = (values,)
-        label = f"X-Heed-Orig-{name}" if name.lower() in _RENAMED else name
+    for name, values in entry.headers.items():
+        label = f"{_ORIG}{name}" if name.lower() in _RENAMED else name
         pairs.extend((_clean(label), _clean(str(v))) for v in values)
-    pairs.append(("Content-Length", str(len(result.body))))
+    pairs.append(("Content-Length", str(len(entry.body))))
     return StatusAndHeaders(f"{status} {phrase}".rstrip(), pairs, protocol="HTTP/1.1")
 
 
@@ -114,145 +112,175 @@ def _warc_date(fetched_at: float) -> str:
     return when.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _fields(pairs: Iterable[tuple[str, str]]) -> bytes:
+def _fields(pairs: Sequence[tuple[str, str]]) -> bytes:
     return b"".join(f"{k}: {_clean(v)}\r\n".encode() for k, v in pairs if v)
 
 
-class EvidenceArchive:
-    """Collects one worker's evidence into ``<directory>/evidence-<worker>.warc.gz``."""
-
-    def __init__(self, directory: Path, *, worker: str, run_id: str = "") -> None:
-        self.directory = directory
-        self.worker = check_name("worker", worker)
-        self.run_id = run_id
-        self.path = directory / evidence_name(worker)
-        self._seen: dict[tuple[str, str, str, str], str] = {}
-        self._records = 0
-        self._raw: BinaryIO | None = None
-        self._out: _HashingFile | None = None
-        self._writer: WARCWriter | None = None
-        self._closed = False
-
-    @property
-    def records(self) -> int:
-        """WARC records written so far, including the leading ``warcinfo``."""
-        return self._records
-
-    def add(self, result: FetchResult) -> str:
-        """Archive ``result`` unless the same evidence is already stored.
-
-        Returns the ``WARC-Record-ID`` of the record holding it (the earlier one on a
-        repeat).
-        """
-        if self._closed:
-            raise RuntimeError(f"evidence archive {self.path} is closed")
-        key = (result.kind, result.url, str(result.status), result.sha256)
-        known = self._seen.get(key)
-        if known is not None:
-            return known
-        writer = self._open()
-        warc_headers = {
-            "WARC-Date": _warc_date(result.fetched_at),
-            SHA256_HEADER: result.sha256,
-            KIND_HEADER: result.kind or "unknown",
-            "WARC-Payload-Digest": "sha256:"
-            + base64.b32encode(hashlib.sha256(result.body).digest()).decode("ascii"),
-        }
-        if result.status is None:
-            payload = _fields(
-                [("kind", result.kind), ("error", result.error or "no-response"),
-                 ("redirects", str(result.redirects))]
-            )
-            record = writer.create_warc_record(
-                result.url,
-                "metadata",
-                payload=io.BytesIO(payload),
-                length=len(payload),
-                warc_content_type="application/warc-fields",
-                warc_headers_dict=warc_headers,
-            )
-        elif result.kind in DERIVED_KINDS:
-            warc_headers["X-Heed-Http-Status"] = str(result.status)
-            record = writer.create_warc_record(
-                result.url,
-                "metadata",
-                payload=io.BytesIO(result.body),
-                length=len(result.body),
-                warc_content_type=_DERIVED_TYPES.get(result.kind, "application/octet-stream"),
-                warc_headers_dict=warc_headers,
-            )
-        else:
-            record = writer.create_warc_record(
-                result.url,
-                "response",
-                payload=io.BytesIO(result.body),
-                length=len(result.body),
-                warc_headers_dict=warc_headers,
-                http_headers=_http_headers(result),
-            )
-        writer.write_record(record)
-        self._records += 1
-        record_id: str = record.rec_headers.get_header("WARC-Record-ID")
-        self._seen[key] = record_id
-        return record_id
-
-    def close(self) -> PartInfo | None:
-        """Finish and publish the file; None when nothing was archived.
-
-        The returned :class:`PartInfo` counts WARC records (``warcinfo`` included) in
-        ``rows``.
-        """
-        if self._closed:
-            return None
-        self._closed = True
-        if self._raw is None or self._out is None:
-            return None
-        tmp = tmp_path(self.path)
-        try:
-            self._raw.flush()
-            os.fsync(self._raw.fileno())
-        finally:
-            self._raw.close()
-        publish(tmp, self.path)
-        info = PartInfo(
-            path=self.path, rows=self._records, sha256=self._out.digest.hexdigest(), bytes=self._out.size
+def _record(writer: WARCWriter, entry: EvidenceEntry):  # type: ignore[no-untyped-def]
+    headers = {
+        "WARC-Record-ID": entry.record_id,
+        "WARC-Date": _warc_date(entry.fetched_at),
+        SHA256_HEADER: entry.sha256,
+        KIND_HEADER: entry.kind,
+        URL_HEADER: _clean(entry.url),
+        REDIRECTS_HEADER: str(entry.redirects),
+        "WARC-Payload-Digest": "sha256:" + base64.b32encode(hashlib.sha256(entry.body).digest()).decode("ascii"),
+    }
+    if entry.status is not None:
+        headers[STATUS_HEADER] = str(entry.status)
+    if entry.resource:
+        uri = "file://" + quote(entry.url if entry.url.startswith("/") else "/" + entry.url)
+        return writer.create_warc_record(
+            uri, "resource", payload=io.BytesIO(entry.body), length=len(entry.body),
+            warc_content_type="text/csv; charset=utf-8", warc_headers_dict=headers,
         )
-        logger.debug("Wrote %(records)d evidence records to %(path)s", {"records": info.rows, "path": info.path})
-        return info
+    if entry.status is None:
+        payload = _fields([("kind", entry.kind), ("error", entry.error or "no-response"),
+                           ("redirects", str(entry.redirects))])
+        return writer.create_warc_record(
+            entry.url, "metadata", payload=io.BytesIO(payload), length=len(payload),
+            warc_content_type="application/warc-fields", warc_headers_dict=headers,
+        )
+    if entry.kind in DERIVED_KINDS:
+        return writer.create_warc_record(
+            entry.url, "metadata", payload=io.BytesIO(entry.body), length=len(entry.body),
+            warc_content_type=_DERIVED_TYPES.get(entry.kind, "application/octet-stream"),
+            warc_headers_dict=headers,
+        )
+    return writer.create_warc_record(
+        entry.url, "response", payload=io.BytesIO(entry.body), length=len(entry.body),
+        warc_headers_dict=headers, http_headers=_http_headers(entry),
+    )
 
-    def _open(self) -> WARCWriter:
-        if self._writer is not None:
-            return self._writer
-        self.directory.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            raise FileExistsError(f"{self.path} already exists; is worker {self.worker!r} running twice?")
-        self._raw = open(tmp_path(self.path), "wb")  # noqa: SIM115 - closed in close()
-        self._out = _HashingFile(self._raw)
-        self._writer = WARCWriter(self._out, gzip=True, warc_version="1.1")
-        info = {
-            "software": f"heed/{crawler.__version__}",
-            "format": "WARC File Format 1.1",
-            "heed-run-id": self.run_id,
-            "heed-worker": self.worker,
-            "heed-evidence-key": f"{SHA256_HEADER} is the hex sha256 of the payload, as in decision rows",
-        }
-        self._writer.write_record(self._writer.create_warcinfo_record(self.path.name, info))
-        self._records += 1
-        return self._writer
+
+def write_warc(path: Path, entries: Sequence[EvidenceEntry], *, run_id: str, worker: str, seal: int) -> PartInfo:
+    """Write ``entries`` as one WARC file, published atomically; ``rows`` counts records
+    (the leading ``warcinfo`` included)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path(path)
+    try:
+        with open(tmp, "wb") as raw:
+            out = _HashingFile(raw)
+            writer = WARCWriter(out, gzip=True, warc_version="1.1")
+            info = {
+                "software": f"heed/{crawler.__version__}",
+                "format": "WARC File Format 1.1",
+                "heed-run-id": run_id,
+                "heed-worker": worker,
+                "heed-seal": str(seal),
+                "heed-evidence-key": f"{SHA256_HEADER} is the hex sha256 of the payload, as in decision rows",
+            }
+            writer.write_record(writer.create_warcinfo_record(path.name, info))
+            for entry in entries:
+                writer.write_record(_record(writer, entry))
+            raw.flush()
+            os.fsync(raw.fileno())
+        publish(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return PartInfo(path=path, rows=len(entries) + 1, sha256=out.digest.hexdigest(), bytes=out.size)
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchivedEvidence:
+    """One evidence record read back from a WARC file."""
+
+    record_id: str
+    kind: str
+    url: str
+    sha256: str
+    status: int | None
+    redirects: int
+    error: str | None
+    date: str
+    file: Path
+    offset: int
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    body: bytes = b""
+
+
+def _restore_headers(http: StatusAndHeaders | None) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if http is None:
+        return out
+    for name, value in http.headers:
+        lname = name.lower()
+        if lname == "content-length":
+            continue  # ours, not the server's
+        if lname.startswith(_ORIG.lower()):
+            lname = lname[len(_ORIG):]
+        out.setdefault(lname, []).append(value)
+    return out
+
+
+def _parse_fields(data: bytes) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        name, sep, value = line.partition(":")
+        if sep:
+            fields[name.strip()] = value.strip()
+    return fields
+
+
+def _archived(record, path: Path, offset: int, body: bytes) -> ArchivedEvidence:  # type: ignore[no-untyped-def]
+    rh = record.rec_headers
+    status_text = rh.get_header(STATUS_HEADER)
+    error = None
+    if record.rec_type == "metadata" and rh.get_header("Content-Type") == "application/warc-fields":
+        error = _parse_fields(body).get("error")
+    return ArchivedEvidence(
+        record_id=rh.get_header("WARC-Record-ID") or "",
+        kind=rh.get_header(KIND_HEADER) or "",
+        url=rh.get_header(URL_HEADER) or rh.get_header("WARC-Target-URI") or "",
+        sha256=rh.get_header(SHA256_HEADER) or "",
+        status=int(status_text) if status_text and status_text.isdigit() else None,
+        redirects=int(rh.get_header(REDIRECTS_HEADER) or 0),
+        error=error,
+        date=rh.get_header("WARC-Date") or "",
+        file=path,
+        offset=offset,
+        headers=_restore_headers(record.http_headers) if record.rec_type == "response" else {},
+        body=body if error is None else b"",
+    )
+
+
+def iter_evidence(path: Path, *, bodies: bool = True) -> Iterator[ArchivedEvidence]:
+    """Evidence records of one WARC file (``warcinfo`` skipped). A damaged tail ends the
+    iteration with a warning instead of an exception: readers skip a torn tail."""
+    with open(path, "rb") as fh:
+        records = ArchiveIterator(fh)
+        try:
+            for record in records:
+                if record.rec_type != "warcinfo":
+                    # read the body before asking for the offset: the offset call moves on
+                    body = record.content_stream().read() if bodies or record.rec_type == "metadata" else b""
+                    found = _archived(record, path, records.get_record_offset(), body)
+                    yield found if bodies else replace(found, body=b"")
+        except Exception as exc:  # noqa: BLE001 - a damaged file is reported, not fatal here
+            logger.warning("Stopped reading %(path)s at a damaged record: %(exc)s", {"path": path, "exc": exc})
+
+
+def read_at(path: Path, offset: int) -> ArchivedEvidence | None:
+    """The record starting at ``offset`` of ``path`` (an offset from :func:`iter_evidence`)."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        for record in ArchiveIterator(fh):
+            return _archived(record, path, offset, record.content_stream().read())
+    return None
 
 
 def count_records(path: Path) -> int:
-    """Number of WARC records in a file (used by the audit)."""
-    from warcio.archiveiterator import ArchiveIterator
-
+    """Number of WARC records in a file, ``warcinfo`` included (used by the audit)."""
     with open(path, "rb") as fh:
         return sum(1 for _ in ArchiveIterator(fh))
 
 
 def find(path: Path, sha256: str) -> list[dict[str, str]]:
     """WARC headers of the records in ``path`` whose payload has this hex sha256."""
-    from warcio.archiveiterator import ArchiveIterator
-
     found: list[dict[str, str]] = []
     with open(path, "rb") as fh:
         for record in ArchiveIterator(fh):
@@ -261,4 +289,15 @@ def find(path: Path, sha256: str) -> list[dict[str, str]]:
     return found
 
 
-__all__ = ["DERIVED_KINDS", "KIND_HEADER", "SHA256_HEADER", "EvidenceArchive", "count_records", "find"]
+__all__ = [
+    "DERIVED_KINDS",
+    "KIND_HEADER",
+    "SHA256_HEADER",
+    "URL_HEADER",
+    "ArchivedEvidence",
+    "count_records",
+    "find",
+    "iter_evidence",
+    "read_at",
+    "write_warc",
+]

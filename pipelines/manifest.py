@@ -8,10 +8,17 @@ chained so that a deleted, inserted or reordered file breaks the chain::
     chain_0 = sha256("heed-chain-v1:" + run_id + ":" + worker)
     chain_i = sha256(chain_{i-1} + ":" + relative_path + ":" + file_sha256 + ":" + rows)
 
-(hex strings, UTF-8). Each file entry records its link; the worker records the head. The
-chain proves order and completeness only together with something that pins the head (a
-signature over the manifest, added later); by itself it catches accidents and edits that
-do not recompute it.
+(hex strings, UTF-8). Each file entry records its link; the worker records the head. Files
+are listed by seal (:mod:`pipelines.worklog`): within a seal, the decisions part, the item
+parts by item type, then the evidence WARC. A resumed worker appends to its own chain. The
+chain proves order and completeness only together with something that pins the head: the
+Ed25519 signature over the whole manifest (:mod:`pipelines.signing`), when a key is set;
+without one it catches accidents and edits that do not recompute it.
+
+A worker section is first written when the worker starts (``state`` ``running``), rewritten
+after every seal (a checkpoint: what was published so far is pinned, and signed, while the
+crawl runs) and finally when it closes (``closed``) or when ``scrapy audit recover``
+finishes a worker that was killed (``recovered``).
 
 Several workers of one run share ``manifest.json``: each adds or replaces its own section
 under an exclusive ``flock`` on ``.manifest.lock`` and rewrites the file atomically. The lock
@@ -30,13 +37,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pyarrow
 import scrapy
 
 import crawler
 from pipelines.rundir import MANIFEST_NAME, write_atomic
+
+if TYPE_CHECKING:
+    from pipelines.signing import Signer
 
 FORMAT: Final = "heed-run-manifest/1"
 CHAIN_PREFIX: Final = "heed-chain-v1"
@@ -91,6 +101,13 @@ class WorkerRecord:
     #: Which safety components ran in this worker (e.g. ``{"policy_gate": True}``): a run
     #: crawled with the gate removed must say so to whoever audits it.
     components: dict[str, bool] = field(default_factory=dict)
+    #: ``running`` (written at start and after every seal), ``closed``, ``recovered``
+    state: str = "closed"
+    #: the highest ``seq`` in this worker's published decision parts (0: none; None: not
+    #: recorded, as by writers older than the journal)
+    last_seq: int | None = None
+    #: one entry per process that wrote for this worker: started_at, finished_at, ended
+    sessions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self, run_id: str) -> dict[str, Any]:
         links = chain(run_id, self.worker, self.files)
@@ -99,6 +116,9 @@ class WorkerRecord:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "complete": self.complete,
+            "state": self.state,
+            "last_seq": self.last_seq,
+            "sessions": json_safe(self.sessions),
             "errors": list(self.errors),
             "policy_hash": self.policy_hash,
             "components": dict(self.components),
@@ -166,11 +186,17 @@ def build_manifest(
 
 
 def update_manifest(
-    run_dir: Path, *, run_id: str, policy: Mapping[str, Any], record: WorkerRecord
+    run_dir: Path,
+    *,
+    run_id: str,
+    policy: Mapping[str, Any],
+    record: WorkerRecord,
+    signer: Signer | None = None,
 ) -> dict[str, Any]:
     """Add (or replace) ``record``'s section in ``run_dir/manifest.json``, atomically.
 
-    Other workers' sections are kept. Refuses a manifest that belongs to another run.
+    Other workers' sections are kept. Refuses a manifest that belongs to another run. With
+    a ``signer`` the whole manifest is signed anew (:mod:`pipelines.signing`).
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / ".manifest.lock", "a+b") as lock:
@@ -186,6 +212,10 @@ def update_manifest(
                 workers.update(existing.get("workers") or {})
             workers[record.worker] = record.to_json(run_id)
             manifest = build_manifest(run_id=run_id, policy=policy, workers=workers)
+            if signer is not None:
+                from pipelines.signing import sign
+
+                manifest = sign(manifest, signer)
             write_atomic(run_dir / MANIFEST_NAME, dump(manifest), replace=True)
             return manifest
         finally:
@@ -211,6 +241,14 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
     if not isinstance(data.get("workers"), dict):
         raise ManifestError(f"{MANIFEST_NAME}: no 'workers' mapping")
     return data
+
+
+def worker_section(run_dir: Path, worker: str) -> dict[str, Any] | None:
+    """The worker's section of the run's manifest, or None (no manifest, or not listed)."""
+    if not (run_dir / MANIFEST_NAME).exists():
+        return None
+    section = load_manifest(run_dir)["workers"].get(worker)
+    return dict(section) if isinstance(section, Mapping) else None
 
 
 def entries_from_json(files: Sequence[Mapping[str, Any]]) -> list[FileEntry]:
@@ -243,4 +281,5 @@ __all__ = [
     "json_safe",
     "load_manifest",
     "update_manifest",
+    "worker_section",
 ]

@@ -55,6 +55,40 @@ class PartInfo:
     bytes: int
 
 
+def write_part(
+    final: Path,
+    schema: pa.Schema,
+    columns: Mapping[str, list[Any]],
+    rows: int,
+    metadata: Mapping[bytes, bytes] | None = None,
+) -> PartInfo:
+    """Write one zstd Parquet file from column lists: hidden temporary name, fsync, rename.
+
+    ``metadata`` is added to the schema's key-value metadata (with ``heed.rows``). Refuses
+    to replace an existing file. Returns the published file's :class:`PartInfo`.
+    """
+    meta = dict(schema.metadata or {})
+    meta.update(metadata or {})
+    meta[b"heed.rows"] = str(rows).encode()
+    table = pa.Table.from_pydict(dict(columns), schema=schema.with_metadata(meta))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression=COMPRESSION)
+    data = sink.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path(final)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        publish(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return PartInfo(path=final, rows=rows, sha256=digest, bytes=data.size)
+
+
 class PartWriter:
     """Buffer rows of one schema and write them as numbered Parquet part files.
 
@@ -197,23 +231,7 @@ class PartWriter:
         final = self.directory / f"{self.prefix}-{index:06d}.parquet"
         metadata = dict(self._metadata)
         metadata[b"heed.part"] = str(index).encode()
-        metadata[b"heed.rows"] = str(rows).encode()
-        table = pa.Table.from_pydict(columns, schema=self.schema.with_metadata(metadata))
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression=COMPRESSION)
-        data = sink.getvalue()
-        digest = hashlib.sha256(data).hexdigest()
-        tmp = tmp_path(final)
-        try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            publish(tmp, final)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        info = PartInfo(path=final, rows=rows, sha256=digest, bytes=data.size)
+        info = write_part(final, self.schema, columns, rows, metadata)
         with self._lock:
             self._parts.append(info)
         if self._on_part is not None:
@@ -244,4 +262,4 @@ class PartWriter:
             ) from self._error
 
 
-__all__ = ["COMPRESSION", "PartInfo", "PartWriteError", "PartWriter"]
+__all__ = ["COMPRESSION", "PartInfo", "PartWriteError", "PartWriter", "write_part"]

@@ -7,9 +7,12 @@ lives here, so the writers and the audit cannot drift apart::
     <PROVENANCE_DIR>/<run_id>/
         decisions/decisions-<worker>-<NNNNNN>.parquet
         items/<item_type>/<item_type>-<worker>-<NNNNNN>.parquet
-        evidence/evidence-<worker>.warc.gz
+        evidence/evidence-<worker>-<NNNNNN>.warc.gz
         manifest.json
+        .journal/<worker>-<NNNNNN>.wal     (write-ahead journal; gone after a clean close)
+        .journal/<worker>.lock             (held while the worker writes)
 
+``NNNNNN`` is the seal number (:mod:`pipelines.worklog`): the files of one seal share it.
 Several workers of one run share the directory; the worker name is part of every file name,
 so they never write the same path.
 
@@ -32,6 +35,7 @@ DECISIONS_DIR: Final = "decisions"
 ITEMS_DIR: Final = "items"
 EVIDENCE_DIR: Final = "evidence"
 MANIFEST_NAME: Final = "manifest.json"
+JOURNAL_DIR: Final = ".journal"
 
 #: Run ids, worker names and item types become parts of file names: keep them to a safe,
 #: portable alphabet (no separators, no leading dot, no "..").
@@ -84,6 +88,10 @@ class RunDir:
     def manifest(self) -> Path:
         return self.root / MANIFEST_NAME
 
+    @property
+    def journal(self) -> Path:
+        return self.root / JOURNAL_DIR
+
     def items(self, item_type: str) -> Path:
         return self.root / ITEMS_DIR / check_name("item_type", item_type)
 
@@ -105,8 +113,38 @@ def items_prefix(item_type: str, worker: str) -> str:
     return f"{item_type}-{worker}"
 
 
-def evidence_name(worker: str) -> str:
-    return f"evidence-{worker}.warc.gz"
+def evidence_prefix(worker: str) -> str:
+    return f"evidence-{worker}"
+
+
+def part_name(prefix: str, index: int, suffix: str = ".parquet") -> str:
+    """``<prefix>-<NNNNNN><suffix>``, the name of one seal's file."""
+    return f"{prefix}-{index:06d}{suffix}"
+
+
+def worker_files(run_dir: RunDir, worker: str) -> dict[int, list[tuple[str, Path]]]:
+    """Published files of one worker by seal number: ``{seal: [(kind, path), ...]}`` in
+    chain order (decisions, items by type, evidence)."""
+    found: dict[int, list[tuple[str, str, Path]]] = {}
+    w = re.escape(worker)
+
+    def scan(directory: Path, prefix: str, suffix: str, kind: str, order: str) -> None:
+        if not directory.is_dir():
+            return
+        pattern = re.compile(rf"^{prefix}-{w}-(\d{{6}}){re.escape(suffix)}$")
+        for path in directory.iterdir():
+            m = pattern.match(path.name)
+            if m and path.is_file():
+                found.setdefault(int(m[1]), []).append((order, kind, path))
+
+    scan(run_dir.decisions, "decisions", ".parquet", "decisions", "0")
+    items_root = run_dir.root / ITEMS_DIR
+    if items_root.is_dir():
+        for type_dir in sorted(items_root.iterdir()):
+            if type_dir.is_dir() and _NAME_RE.match(type_dir.name):
+                scan(type_dir, re.escape(type_dir.name), ".parquet", "items", "1" + type_dir.name)
+    scan(run_dir.evidence, "evidence", ".warc.gz", "evidence", "2")
+    return {seal: [(kind, path) for _o, kind, path in sorted(files)] for seal, files in sorted(found.items())}
 
 
 def tmp_path(final: Path) -> Path:
@@ -166,7 +204,10 @@ __all__ = [
     "RunDir",
     "check_name",
     "decisions_prefix",
-    "evidence_name",
+    "JOURNAL_DIR",
+    "evidence_prefix",
+    "part_name",
+    "worker_files",
     "fsync_dir",
     "items_prefix",
     "new_run_id",

@@ -12,6 +12,7 @@ from pipelines.manifest import FileEntry, WorkerRecord, update_manifest
 from pipelines.parquet import PartWriter
 from pipelines.rundir import RunDir
 from pipelines.schema import DECISIONS, RECORDING
+from test_pipelines_manifest import DECISION_DEFAULTS
 
 #: (stage, verdict, reasons, url) of every decision in the generated run
 DECISION_TABLE: list[tuple[str, str, list[str], str]] = [
@@ -55,6 +56,7 @@ def make_run(base: Path, table: list[tuple[str, str, list[str], str]] = DECISION
                 "signals": [],
                 "agent_token": "heed",
                 "strict": True,
+                **DECISION_DEFAULTS,
             }
         )
         if writer.should_flush():
@@ -76,7 +78,8 @@ def make_run(base: Path, table: list[tuple[str, str, list[str], str]] = DECISION
     listed = [("decisions", p) for p in writer.close()] + [("items", p) for p in items.close()]
     files = [FileEntry(path=rd.relative(p.path), kind=k, sha256=p.sha256, rows=p.rows, bytes=p.bytes) for k, p in listed]
     record = WorkerRecord(worker="w1", started_at="2025-01-01T00:00:00Z", finished_at="2025-01-01T00:00:09Z", files=files,
-                          components={"policy_gate": True, "network_guard": True})
+                          components={"policy_gate": True, "network_guard": True},
+                          last_seq=seqs[-1] if seqs else len(table))
     update_manifest(rd.root, run_id="run1", policy={"hash": "h", "config": {}}, record=record)
     return rd.root
 
@@ -137,7 +140,8 @@ def test_verify_clean_and_seq_gap(tmp_path: Path) -> None:
     seqs = [1, 2, 3, 4, 5, 7, 8, 9, 10]  # row 6 is missing
     findings = verify(make_run(tmp_path / "gap", seqs=seqs))
     assert findings == [
-        "decisions/decisions-w1-000002.parquet: seq not strictly consecutive at row 1 (5 then 7, worker w1)"
+        "decisions/decisions-w1-000002.parquet: seq not strictly consecutive at row 1 (5 then 7, worker w1): "
+        "a row was deleted, inserted or moved"
     ]
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from crawler.policy.fetchresult import FetchResult
 from pipelines.audit import verify
-from pipelines.evidence import EvidenceArchive
+from pipelines.evidence import write_warc
 from pipelines.manifest import (
     FileEntry,
     ManifestError,
@@ -25,10 +25,22 @@ from pipelines.manifest import (
     update_manifest,
 )
 from pipelines.parquet import PartInfo, PartWriter
+from pipelines.records import EvidenceEntry
 from pipelines.rundir import RunDir
 from pipelines.schema import DECISIONS, RECORDING
 
 POLICY = {"hash": "cd" * 32, "config": {"agent_token": "heed", "strict": True}}
+
+#: The decision columns a test row does not care about (non-nullable ones need a value).
+DECISION_DEFAULTS: dict[str, Any] = {
+    "decision_id": "0" * 64,
+    "evidence_ids": [],
+    "registry_ids": [],
+    "headers": [],
+    "redirect_chain": [],
+    "heed_version": "0.1.0",
+    "parser_version": "test",
+}
 
 
 def decision_row(seq: int, *, run_id: str, worker: str) -> dict[str, Any]:
@@ -48,6 +60,7 @@ def decision_row(seq: int, *, run_id: str, worker: str) -> dict[str, Any]:
         "signals": [],
         "agent_token": "heed",
         "strict": True,
+        **DECISION_DEFAULTS,
     }
 
 
@@ -76,12 +89,13 @@ def make_run(base: Path, *, run_id: str = "r1", worker: str = "w1", decisions: i
     iw = PartWriter(rd.items("recording"), RECORDING, prefix=f"recording-{worker}")
     iw.append(recording_row(1))
     iw.append(recording_row(2))
-    archive = EvidenceArchive(rd.evidence, worker=worker, run_id=run_id)
-    archive.add(FetchResult(url="http://a.test/robots.txt", status=200, body=b"User-agent: *\n", kind="robots.txt"))
+    robots = FetchResult(url="http://a.test/robots.txt", status=200, body=b"User-agent: *\n", kind="robots.txt")
+    evidence = write_warc(rd.evidence / f"evidence-{worker}-000001.warc.gz", [EvidenceEntry.from_result(robots)],
+                          run_id=run_id, worker=worker, seal=1)
     listed: list[tuple[str, PartInfo | None]] = [
         *(("decisions", p) for p in dw.close()),
         *(("items", p) for p in iw.close()),
-        ("evidence", archive.close()),
+        ("evidence", evidence),
     ]
     files = [
         FileEntry(path=rd.relative(p.path), kind=kind, sha256=p.sha256, rows=p.rows, bytes=p.bytes)
@@ -90,7 +104,7 @@ def make_run(base: Path, *, run_id: str = "r1", worker: str = "w1", decisions: i
     ]
     record = WorkerRecord(worker=worker, started_at="2025-01-01T00:00:00Z", finished_at="2025-01-01T00:01:00Z",
                           policy_hash=POLICY["hash"], files=files, stats={"finish_time": datetime(2025, 1, 1, tzinfo=UTC)},
-                          components={"policy_gate": True, "network_guard": True})
+                          components={"policy_gate": True, "network_guard": True}, last_seq=decisions)
     update_manifest(rd.root, run_id=run_id, policy=POLICY, record=record)
     return rd.root
 
@@ -185,10 +199,10 @@ def test_reordered_entries_are_named(tmp_path: Path) -> None:
 def test_unlisted_part_is_named(tmp_path: Path) -> None:
     run = make_run(tmp_path)
     shutil.copy(run / "decisions/decisions-w1-000001.parquet", run / "decisions/decisions-w9-000001.parquet")
-    shutil.copy(run / "evidence/evidence-w1.warc.gz", run / "evidence/evidence-w9.warc.gz")
+    shutil.copy(run / "evidence/evidence-w1-000001.warc.gz", run / "evidence/evidence-w9-000001.warc.gz")
     assert verify(run) == [
         "decisions/decisions-w9-000001.parquet: present but not listed in manifest.json",
-        "evidence/evidence-w9.warc.gz: present but not listed in manifest.json",
+        "evidence/evidence-w9-000001.warc.gz: present but not listed in manifest.json",
     ]
 
 

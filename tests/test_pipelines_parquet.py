@@ -16,6 +16,7 @@ import pytest
 import pipelines.parquet as parquet_mod
 from pipelines.parquet import PartInfo, PartWriteError, PartWriter
 from pipelines.schema import DECISIONS
+from test_pipelines_manifest import DECISION_DEFAULTS
 
 T0 = 1_735_689_600_000_000  # 2025-01-01T00:00:00Z in microseconds
 
@@ -40,6 +41,7 @@ def decision_row(seq: int, **overrides: Any) -> dict[str, Any]:
         "signals": [{"name": "tdm-reservation", "value": "1"}],
         "agent_token": "heed",
         "strict": True,
+        **DECISION_DEFAULTS,
     }
     row.update(overrides)
     return row
@@ -68,7 +70,8 @@ def test_rows_round_trip_in_part_order(tmp_path: Path) -> None:
     assert len(back) == len(rows)
     for got, want in zip(back, rows, strict=True):
         assert got["ts"] == datetime.fromtimestamp(want["ts"] / 1e6, UTC)
-        assert {k: v for k, v in got.items() if k != "ts"} == {k: v for k, v in want.items() if k != "ts"}
+        assert {k: v for k, v in got.items() if k in want and k != "ts"} == {k: v for k, v in want.items() if k != "ts"}
+        assert all(got[k] is None for k in got.keys() - want.keys())  # columns not given are null
 
     con = duckdb.connect()
     seqs = con.execute(
