@@ -191,14 +191,9 @@ def build_origin_policy(
 
 def _robots_status_finding(policy: OriginPolicy) -> Finding | None:
     """A finding when robots.txt could not be used at all (it then answers both questions)."""
-    pf = policy.robots_file
-    ev = (pf.evidence,)
-    signals = (pf.status_signal(),)
-    if pf.state == "unreachable":
-        return Finding(verdict=HOLD, reasons=(f"robots.unreachable:{pf.detail}",), evidence=ev, signals=signals)
-    if pf.state == "forbidden":
-        return Finding(verdict=DENY, reasons=(f"robots.forbidden:{pf.detail}",), evidence=ev, signals=signals)
-    return None
+    found = _file_state_finding(policy.robots_file, "robots")
+    # an absent robots.txt (404/410) is an empty file, read like any other
+    return None if found is None or found.verdict == ALLOW else found
 
 
 def _robots_signals(policy: OriginPolicy) -> tuple[tuple[str, str], ...]:
@@ -262,16 +257,27 @@ def _ai_token_findings(policy: OriginPolicy, url: str, config: PolicyConfig) -> 
     return findings
 
 
-def _tdmrep_file_finding(policy: OriginPolicy, url: str, config: PolicyConfig) -> Finding:
-    pf = policy.tdmrep_file
+def _file_state_finding(pf: PolicyFile, family: str) -> Finding | None:
+    """What a policy file's fetch outcome says by itself; None when its body is to be read.
+
+    Unreachable → hold, forbidden → deny, absent → nothing against the URL.
+    """
     ev = (pf.evidence,)
     signals = (pf.status_signal(),)
     if pf.state == "unreachable":
-        return Finding(verdict=HOLD, reasons=(f"tdmrep.unreachable:{pf.detail}",), evidence=ev, signals=signals)
+        return Finding(verdict=HOLD, reasons=(f"{family}.unreachable:{pf.detail}",), evidence=ev, signals=signals)
     if pf.state == "forbidden":
-        return Finding(verdict=DENY, reasons=(f"tdmrep.forbidden:{pf.detail}",), evidence=ev, signals=signals)
+        return Finding(verdict=DENY, reasons=(f"{family}.forbidden:{pf.detail}",), evidence=ev, signals=signals)
     if pf.state == "absent":
         return Finding(verdict=ALLOW, evidence=ev, signals=signals)
+    return None
+
+
+def _tdmrep_file_finding(policy: OriginPolicy, url: str, config: PolicyConfig) -> Finding:
+    pf = policy.tdmrep_file
+    by_state = _file_state_finding(pf, "tdmrep")
+    if by_state is not None:
+        return by_state
     return tdmrep.file_finding(policy.tdmrep, url, strict=config.strict, evidence=pf.evidence)
 
 
@@ -305,14 +311,9 @@ def _aitxt_finding(policy: OriginPolicy, url: str, config: PolicyConfig) -> Find
     pf = policy.aitxt_file
     if pf is None:
         return None
-    ev = (pf.evidence,)
-    signals = (pf.status_signal(),)
-    if pf.state == "unreachable":
-        return Finding(verdict=HOLD, reasons=(f"ai-txt.unreachable:{pf.detail}",), evidence=ev, signals=signals)
-    if pf.state == "forbidden":
-        return Finding(verdict=DENY, reasons=(f"ai-txt.forbidden:{pf.detail}",), evidence=ev, signals=signals)
-    if pf.state == "absent":
-        return Finding(verdict=ALLOW, evidence=ev, signals=signals)
+    by_state = _file_state_finding(pf, "ai-txt")
+    if by_state is not None:
+        return by_state
     return aitxt.finding(policy.aitxt, url, config.agent_token, strict=config.strict,
                          ai_tokens=policy.ai_tokens, evidence=pf.evidence)
 
