@@ -4,19 +4,27 @@ Replaces Scrapy's ``RobotsTxtMiddleware`` (which fails open on 5xx and network e
 expires its cache and shares it between http and https) and refuses to run beside it.
 
 Before the first content request to an origin (scheme + host + port) the gate fetches
-``/robots.txt`` and ``/.well-known/tdmrep.json`` through the engine, once, and caches the
-parsed :class:`~crawler.policy.origin.OriginPolicy` (``POLICY_CACHE_TTL`` on success,
+``/robots.txt``, ``/.well-known/tdmrep.json``, ``/ai.txt`` (``POLICY_AI_TXT``) and the RSL
+licences robots.txt names, through the engine, once, and caches the parsed
+:class:`~crawler.policy.origin.OriginPolicy` (``POLICY_CACHE_TTL`` on success,
 ``POLICY_FAILURE_TTL`` when a file could not be checked, at most ``POLICY_CACHE_SIZE``
 origins, least recently used evicted). Then, per request:
 
-* before fetching: registry, robots.txt (own token, ``POLICY_ALSO_OBEY`` tokens, AI-training
-  tokens) and tdmrep.json → ``allow``, ``deny`` or ``hold``; anything but ``allow`` drops the
-  request. Redirect targets are new requests and pass here again.
-* after fetching: ``tdm-reservation``/``tdm-policy`` and ``X-Robots-Tag`` headers, HTML
-  ``<meta>`` in ``<head>`` → a reserved response is discarded before any spider sees it.
+* before fetching: registries (local files, and the remote registry when
+  ``POLICY_REMOTE_REGISTRY`` is on), robots.txt (own token, ``POLICY_ALSO_OBEY`` tokens,
+  AI-training tokens, Content-Usage, Content-Signal), tdmrep.json, ai.txt and RSL →
+  ``allow``, ``deny`` or ``hold``; anything but ``allow`` drops the request. Redirect targets
+  are new requests and pass here again. An allow is released only once the log says it is
+  durable.
+* after fetching: TDMRep, X-Robots-Tag, Content-Usage and Content-Signal headers, licence
+  links and ``License`` challenges, HTML ``<meta>``/``<link>`` in ``<head>``, and metadata
+  embedded in audio and image bodies → a reserved response is discarded before any spider
+  sees it.
 
-Every decision goes out on :data:`crawler.signals.policy_decided`; the policy files' bytes
-and the header blocks that carried signals go out on :data:`crawler.signals.policy_evidence`.
+A check that raises holds the URL (``policy-error:<exception>``) rather than letting it
+through. Every decision goes out on :data:`crawler.signals.policy_decided`; the policy
+files' bytes and the header blocks that carried signals go out on
+:data:`crawler.signals.policy_evidence`.
 """
 
 from __future__ import annotations
@@ -49,9 +57,9 @@ from crawler.exceptions import PolicyRefusal
 from crawler.middlewares.guard import INTERNAL
 from crawler.middlewares.remoteregistry import RemoteRegistryClient
 from crawler.middlewares.resolver import refused_host
+from crawler.policy import rsl
 from crawler.policy.decision import ALLOW, FETCH, HOLD, USE, Decision, Evidence
 from crawler.policy.fetchresult import MAX_REDIRECTS, FetchResult
-from crawler.policy import rsl
 from crawler.policy.origin import (
     MAX_LICENSE_DOCUMENTS,
     SIGNAL_HEADERS,
