@@ -67,3 +67,9 @@ def test_more_than_five_redirects_hold_the_origin(web, tmp_path):
     assert "/r4" in web.requested("far.test")  # five hops were followed
     assert "/r5" not in web.requested("far.test")  # the sixth never is
     assert [p for p in web.requested("far.test") if p.endswith(".html") or p == "/"] == []
+
+
+def test_negative_control_without_the_gate_the_private_page_is_fetched(web, tmp_path):
+    run = crawl(web, tmp_path / "runs", [web.url("moved.test")], gate=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "/private/x.html" in web.requested("moved.test")
