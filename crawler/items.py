@@ -53,11 +53,12 @@ def _aware_utc(value: datetime) -> datetime:
 
 
 @dataclass(slots=True, kw_only=True)
-class Recording:
-    """One recording, as described by one source. Mirrors ``pipelines.schema.RECORDING``."""
+class ItemEnvelope:
+    """The fields every item type starts with (music-metadata reference, section 1): who
+    it is, where it came from, when, and which extractor made it."""
 
     item_id: str
-    item_type: str = "recording"
+    item_type: str
     source: str
     source_native_id: str | None = None
     page_url: str
@@ -70,6 +71,16 @@ class Recording:
     body_sha256: str | None = None
     extractor: str
     extractor_version: str
+
+    def __post_init__(self) -> None:
+        self.fetched_at = _aware_utc(self.fetched_at)
+
+
+@dataclass(slots=True, kw_only=True)
+class Recording(ItemEnvelope):
+    """One recording, as described by one source. Mirrors ``pipelines.schema.RECORDING``."""
+
+    item_type: str = "recording"
     byte_ranges: list[dict[str, int]] = field(default_factory=list)
     title: str | None = None
     artist_credit: str | None = None
@@ -142,31 +153,16 @@ class Recording:
     #: Filled by the pipeline with the hash of the policy configuration in force.
     policy_hash: str = ""
 
-    def __post_init__(self) -> None:
-        self.fetched_at = _aware_utc(self.fetched_at)
-
 
 @dataclass(slots=True, kw_only=True)
-class Lyrics:
+class Lyrics(ItemEnvelope):
     """Lyrics of one recording or work, as metadata and hashes. Mirrors ``pipelines.schema.LYRICS``.
 
     ``text`` stays ``None`` unless ``text_stored`` is true, which needs a recorded
     ``text_storage_basis`` other than ``not_stored``; :meth:`__post_init__` enforces it.
     """
 
-    item_id: str
     item_type: str = "lyrics"
-    source: str
-    source_native_id: str | None = None
-    page_url: str
-    canonical_url: str | None = None
-    canonical_url_raw: str | None = None
-    fetched_at: datetime
-    http_status: int | None = None
-    content_type: str | None = None
-    body_sha256: str | None = None
-    extractor: str
-    extractor_version: str
     recording_ref: dict[str, str | None] | None = None
     iswc: str | None = None
     title: str | None = None
@@ -209,7 +205,7 @@ class Lyrics:
     policy_hash: str = ""
 
     def __post_init__(self) -> None:
-        self.fetched_at = _aware_utc(self.fetched_at)
+        ItemEnvelope.__post_init__(self)
         if self.text is not None and not (self.text_stored and self.text_storage_basis != "not_stored"):
             raise ValueError("lyrics text may only be kept with text_stored and a storage basis")
         if self.text_stored and self.text_storage_basis == "not_stored":
