@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import crawler
 from crawler.policy.decision import Decision
+from crawler.policy.origin import origin_of
 
 #: The policy parsers are heed's own code (robots.txt RFC 9309 matcher, TDMRep, X-Robots-Tag,
 #: registry), versioned with heed; this names them in every row so a later reader knows
@@ -37,27 +37,10 @@ RECORDED_HEADERS: Final = (
     "link",
 )
 
-_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 _ROBOTS_RULE: Final = re.compile(r"^robots\.txt:(\d+) ")
 _TDM_LOCATION: Final = re.compile(r"^tdmrep\.json\[\d+\] location=(\S*)")
 _TDM_POLICY: Final = re.compile(r"tdm-policy=(\S+)")
 _ROBOTS_GROUP_REASONS: Final = ("robots.disallow:", "robots.ai-token:")
-
-
-def origin_of(url: str) -> str:
-    """``scheme://host:port`` with the default port made explicit (``http://a.test:80``)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = parts.hostname or ""
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is None:
-        port = _DEFAULT_PORTS.get(scheme)
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{scheme}://{host}:{port}" if port is not None else f"{scheme}://{host}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +199,6 @@ class RowBuilder:
         self.strict = strict
         self.user_agent = user_agent
         self._clock = clock
-        self._origins: dict[str, str] = {}
 
     @property
     def constants(self) -> dict[str, Any]:
@@ -226,15 +208,8 @@ class RowBuilder:
                 "parser_version": PARSER_VERSION}
 
     def origin(self, url: str) -> str:
-        """:func:`origin_of`, memoised on the URL's scheme and authority."""
-        cut = url.find("/", url.find("//") + 2) if "//" in url else -1
-        key = url if cut < 0 else url[:cut]
-        found = self._origins.get(key)
-        if found is None:
-            if len(self._origins) > 50_000:
-                self._origins.clear()
-            found = self._origins[key] = origin_of(key)
-        return found
+        """The origin column: the gate's own policy-cache key for the URL."""
+        return origin_of(url)
 
     def row(
         self,

@@ -90,7 +90,8 @@ def _origin_of_prefix(url: str) -> str:
         port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
     except ValueError:
         port = 0
-    return f"{scheme}://{host}:{port}"
+    # a scheme without a known default port (never fetched: the guard refuses it) has none
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
 
 
 @dataclass(frozen=True, slots=True)
