@@ -125,3 +125,25 @@ def crawl(
 
 def demo_seeds(web: SampleWeb) -> list[str]:
     return [web.url(h.split("/")[2]) for h in (DEMO_WEB / "seeds.txt").read_text().split()]
+
+
+# --- Redis (distributed mode) -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.redisserver import redis_server
+
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(_redis_server: str) -> str:
+    """URL of a real, empty Redis server on 127.0.0.1 (emptied before each test)."""
+    import redis
+
+    client = redis.Redis.from_url(_redis_server)
+    client.flushall()
+    client.close()
+    return _redis_server
