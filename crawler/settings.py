@@ -154,6 +154,21 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 
+# --- Scheduled jobs --------------------------------------------------------------------
+# Name of a job run again and again (cron, systemd, scrapyd); empty = a one-off crawl. A named
+# job holds a lock while it crawls and keeps its history in <PROVENANCE_DIR>/.jobs/<JOB_NAME>/.
+JOB_NAME = ""
+
+# --- Incremental recrawl -----------------------------------------------------------------
+
+# --- Distributed mode (docs/distributed.md) ------------------------------------------------
+# redis:// URL of the Redis server the run's workers share; empty = one process, no Redis.
+DISTRIBUTED_REDIS_URL = ""
+# First part of every Redis key (then the run id): one server can carry many runs.
+DISTRIBUTED_KEY_PREFIX = "heed"
+# Seconds without a heartbeat after which a worker counts as dead and its requests go back.
+DISTRIBUTED_LEASE_TTL = 30.0
+
 # --- Housekeeping ------------------------------------------------------------------------
 # No listening services by default: no telnet console, and no remote-control server
 # (Scrapy 2.19 starts one that executes code sent to it, unless told not to).
