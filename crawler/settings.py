@@ -158,6 +158,14 @@ REDIRECT_MAX_TIMES = 5
 # Name of a job run again and again (cron, systemd, scrapyd); empty = a one-off crawl. A named
 # job holds a lock while it crawls and keeps its history in <PROVENANCE_DIR>/.jobs/<JOB_NAME>/.
 JOB_NAME = ""
+# Policy checks that may crash (each holds its URL) before `scrapy crawl` calls the run failed (exit 1).
+JOB_MAX_POLICY_ERRORS = 0
+# Scrapy finish reasons that count as a complete run; e.g. add "closespider_timeout" for a run
+# bounded in time and continued by the next one through JOBDIR.
+JOB_OK_FINISH_REASONS = ["finished"]
+# JOBDIR's request queues hold JSON (crawler/jobs/diskqueue.py), never pickle.
+SCHEDULER_DISK_QUEUE = "crawler.jobs.diskqueue.JsonLifoDiskQueue"
+SCHEDULER_START_DISK_QUEUE = "crawler.jobs.diskqueue.JsonFifoDiskQueue"
 
 # --- Incremental recrawl -----------------------------------------------------------------
 
@@ -168,6 +176,8 @@ DISTRIBUTED_REDIS_URL = ""
 DISTRIBUTED_KEY_PREFIX = "heed"
 # Seconds without a heartbeat after which a worker counts as dead and its requests go back.
 DISTRIBUTED_LEASE_TTL = 30.0
+# Turns the settings above into a scheduler, dupefilter, download handler and extension on Redis.
+ADDONS = {"crawler.distributed.addon.DistributedAddon": 0}
 
 # --- Housekeeping ------------------------------------------------------------------------
 # No listening services by default: no telnet console, and no remote-control server

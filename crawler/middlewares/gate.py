@@ -53,6 +53,7 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTi
 from twisted.web._newclient import ResponseFailed
 
 from crawler.config import get_policy_config
+from crawler.distributed.shared import shared_policy_files
 from crawler.exceptions import PolicyRefusal
 from crawler.middlewares.guard import INTERNAL
 from crawler.middlewares.remoteregistry import RemoteRegistryClient
@@ -152,6 +153,8 @@ class PolicyGateMiddleware:
         self._inflight: dict[str, Deferred[OriginPolicy]] = {}
         self._licenses: OrderedDict[str, tuple[float, FetchResult]] = OrderedDict()
         self.remote = RemoteRegistryClient(crawler, config) if config.remote_registry else None
+        #: distributed mode: policy files fetched once per TTL for all workers of the run
+        self.shared = shared_policy_files(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -255,13 +258,15 @@ class PolicyGateMiddleware:
         robots = await self._fetch_file(f"{origin}/robots.txt", "robots.txt")
         tdm = await self._fetch_file(f"{origin}/.well-known/tdmrep.json", "tdmrep.json")
         ai_txt = await self._fetch_file(f"{origin}/ai.txt", "ai.txt") if self.config.fetch_ai_txt else None
-        policy = build_origin_policy(origin, robots, tdm, self.config, now=time.time(), aitxt_result=ai_txt)
+        # the policy is as old as its oldest file (another worker may have fetched it earlier)
+        now = min([r.fetched_at for r in (robots, tdm, ai_txt) if r is not None and r.fetched_at] or [time.time()])
+        policy = build_origin_policy(origin, robots, tdm, self.config, now=now, aitxt_result=ai_txt)
         if policy.robots is not None:
             urls = rsl.license_urls(policy.robots, base_url=f"{origin}/robots.txt")
             if urls:
                 # RSL: a licence named in robots.txt is read before any content is fetched
                 docs = tuple([await self._license(u) for u in urls[:MAX_LICENSE_DOCUMENTS]])
-                policy = build_origin_policy(origin, robots, tdm, self.config, now=time.time(),
+                policy = build_origin_policy(origin, robots, tdm, self.config, now=now,
                                              aitxt_result=ai_txt, licenses=docs)
         self.crawler.signals.send_catch_log(signal=policy_loaded, origin=origin, policy=policy)
         logger.info(
@@ -271,6 +276,18 @@ class PolicyGateMiddleware:
         return policy
 
     async def _fetch_file(self, url: str, kind: str) -> FetchResult:
+        """One policy file's fetch outcome, archived as evidence: fetched here, or in
+        distributed mode taken from the worker that fetched it for the whole run."""
+        if self.shared is None:
+            result = await self._download_file(url, kind)
+        else:
+            result, elsewhere = await self.shared.get(url, lambda: self._download_file(url, kind))
+            if elsewhere:
+                self.crawler.stats.inc_value(f"policy/files/{kind}/shared")
+        self.crawler.signals.send_catch_log(signal=policy_evidence, result=result)
+        return result
+
+    async def _download_file(self, url: str, kind: str) -> FetchResult:
         """Fetch one policy file through the engine; every failure becomes a FetchResult."""
         request = Request(
             url,
@@ -306,7 +323,6 @@ class PolicyGateMiddleware:
                 redirects=response.meta.get("redirect_times", 0),
                 fetched_at=time.time(),
             )
-        self.crawler.signals.send_catch_log(signal=policy_evidence, result=result)
         return result
 
     # -- signals on the response --------------------------------------------------------------

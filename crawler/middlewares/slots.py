@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 #: Key in a DOWNLOAD_SLOTS entry that marks heed's pin and keeps what was there before it.
 _ORIGINAL = "heed_original"
+#: Attribute of the crawler holding distributed mode's shared pace (crawler.distributed.pacing),
+#: so a hold reaches every worker of the run, not only this one's slot.
+SHARED_PACE_ATTR = "_heed_shared_pace"
 #: Smallest delay of a held slot: Scrapy ignores ``lastseen`` when a slot's delay is zero.
 _MIN_DELAY = 0.001
 
@@ -109,8 +112,12 @@ def hold_until(crawler: Crawler, key: str, seconds: float) -> None:
     Scrapy sends a slot's next request ``delay`` seconds (give or take its jitter) after
     ``lastseen``, and only looks at ``lastseen`` when the delay is not zero; so the delay
     becomes at least a millisecond, and ``lastseen`` moves to ``now + seconds`` minus the
-    shortest jittered delay. A slot being held is also never collected as idle.
+    shortest jittered delay. A slot being held is also never collected as idle. In distributed
+    mode the hold goes to Redis too (:mod:`crawler.distributed.pacing`): every worker waits.
     """
+    shared = getattr(crawler, SHARED_PACE_ATTR, None)
+    if shared is not None:
+        shared.hold(key, seconds)
     downloader = _downloader(crawler)
     slot = None if downloader is None else downloader.slots.get(key)
     if slot is None:
