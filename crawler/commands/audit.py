@@ -7,6 +7,9 @@ Actions:
   row count, nothing unlisted, hash chain intact, ``seq`` consecutive per worker, the
   manifest's Ed25519 signature valid (and made with FILE's key when given).
 * ``recover RUN_DIR [--signing-key FILE]`` — seal what killed workers left in their journals.
+* ``merge DEST_DIR RUN_DIR RUN_DIR… [--public-key FILE] [--signing-key FILE]`` — one run
+  directory from the parts of one distributed run written on several machines; every part
+  is verified first, the result is verified after.
 * ``explain RUN_DIR URL`` — every decision about URL, with its archived evidence.
 * ``replay RUN_DIR`` — decide every fetch/use row again from the archive; list differences.
 * ``recheck RUN_DIR --registry FILE … [--ai-tokens FILE] [-o FILE]`` — items that newer
@@ -32,7 +35,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-ACTIONS = ("summary", "verify", "recover", "explain", "replay", "recheck", "report", "query", "keygen")
+ACTIONS = ("summary", "verify", "recover", "merge", "explain", "replay", "recheck", "report", "query", "keygen")
 _ARITY = {"explain": 3, "query": 3, "keygen": 2}
 
 
@@ -45,7 +48,7 @@ class Command(ScrapyCommand):
         return f"{{{'|'.join(ACTIONS)}}} RUN_DIR [URL|SQL] [options]"
 
     def short_desc(self) -> str:
-        return "Summarise, verify, recover, explain, replay, recheck, report or query a run (exit 0/1/2)"
+        return "Summarise, verify, recover, merge, explain, replay, recheck, report or query a run (exit 0/1/2)"
 
     def long_desc(self) -> str:
         return __doc__ or ""
@@ -54,7 +57,7 @@ class Command(ScrapyCommand):
         super().add_options(parser)
         parser.add_argument("--json", action="store_true", help="summary: print JSON")
         parser.add_argument("--public-key", metavar="FILE", help="verify: the Ed25519 public key the manifest must be signed with")
-        parser.add_argument("--signing-key", metavar="FILE", help="recover: sign the rewritten manifest (default: PROVENANCE_SIGNING_KEY)")
+        parser.add_argument("--signing-key", metavar="FILE", help="recover, merge: sign the rewritten manifest (default: PROVENANCE_SIGNING_KEY)")
         parser.add_argument("--registry", action="append", default=[], metavar="FILE", help="recheck: registry CSV (repeatable)")
         parser.add_argument("--ai-tokens", metavar="FILE", help="recheck: AI-token list CSV")
         parser.add_argument("-o", "--output", metavar="FILE", help="recheck: takedown CSV; report: HTML file")
@@ -64,7 +67,9 @@ class Command(ScrapyCommand):
         if not args or args[0] not in ACTIONS:
             raise UsageError(f"expected one of {', '.join(ACTIONS)}")
         action = args[0]
-        if len(args) != _ARITY.get(action, 2):
+        if action == "merge" and len(args) < 3:
+            raise UsageError("usage: scrapy audit merge DEST_DIR RUN_DIR [RUN_DIR ...]")
+        if action != "merge" and len(args) != _ARITY.get(action, 2):
             raise UsageError(f"usage: scrapy audit {action} " + {"explain": "RUN_DIR URL", "query": "RUN_DIR SQL",
                                                                   "keygen": "KEY_FILE"}.get(action, "RUN_DIR"))
         from pipelines.signing import SigningError
@@ -117,6 +122,25 @@ class Command(ScrapyCommand):
                   f"{r.torn_bytes} torn bytes skipped")
         print("nothing to recover" if not done else f"recovered {len(done)} worker(s)")
         return 0
+
+    def _merge(self, args: list[str], opts: argparse.Namespace) -> int:
+        from pipelines.merge import MergeError, merge_runs
+        from pipelines.signing import Signer, load_public_key
+        from pipelines.verify import run_dir_of
+
+        sources = [run_dir_of(a) for a in args[2:]]
+        key = opts.signing_key or self.settings.get("PROVENANCE_SIGNING_KEY")
+        signer = Signer.from_file(key) if key else None
+        public = load_public_key(opts.public_key) if opts.public_key else None
+        try:
+            result = merge_runs(Path(args[1]), sources, public_key=public, signer=signer)
+        except MergeError as exc:
+            print(f"merge refused: {exc}")
+            return 1
+        print(f"run {result.run_id}: {len(result.workers)} workers, {result.files} files merged into {args[1]}")
+        for finding in result.findings:
+            print(finding)
+        return 1 if result.findings else 0
 
     def _explain(self, args: list[str], opts: argparse.Namespace) -> int:
         from pipelines.explain import explain, format_explanation
