@@ -27,6 +27,7 @@ the ``seq`` walk reads one column batch-wise, so memory stays bounded for any lo
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -71,6 +72,14 @@ class AuditContext:
     progress: bool | None = None
     #: rows seen by the seq walk (for the rows/s figure)
     rows_checked: int = 0
+    #: check only this worker's share (a worker verifying itself while others still write)
+    only_worker: str | None = None
+
+    def concerns(self, rel: str) -> bool:
+        """Whether the data file ``rel`` is in scope (every file unless ``only_worker``)."""
+        if self.only_worker is None:
+            return True
+        return re.search(rf"-{re.escape(self.only_worker)}-\d+\.(parquet|warc\.gz)$", rel) is not None
 
     def path(self, entry: FileEntry) -> Path | None:
         """The listed file's location, or None if the listed path would leave the run dir."""
@@ -98,6 +107,8 @@ def _check_workers(ctx: AuditContext) -> Iterable[str]:
             errors = "; ".join(section.get("errors") or []) or "no reason given"
             yield f"{MANIFEST_NAME}: worker {worker} did not complete ({errors})"
     for worker in jr.workers_with_segments(ctx.root / jr.JOURNAL_DIR):
+        if ctx.only_worker is not None and worker != ctx.only_worker:
+            continue
         yield (f"{jr.JOURNAL_DIR}/: worker {worker} left journal segments that are not sealed "
                f"(killed?): 'scrapy audit recover {ctx.root}' seals them")
 
@@ -179,7 +190,7 @@ def _check_unlisted(ctx: AuditContext) -> Iterable[str]:
     listed = {e.path for entries in ctx.files.values() for e in entries}
     for path in RunDir(ctx.root).data_files():
         rel = path.relative_to(ctx.root).as_posix()
-        if rel not in listed and not rel.startswith(f"{jr.JOURNAL_DIR}/"):
+        if rel not in listed and not rel.startswith(f"{jr.JOURNAL_DIR}/") and ctx.concerns(rel):
             yield f"{rel}: present but not listed in {MANIFEST_NAME}"
 
 
@@ -260,11 +271,14 @@ def verify(
     public_key: Any = None,
     progress: bool | None = False,
     context: list[AuditContext] | None = None,
+    worker: str | None = None,
 ) -> list[str]:
     """Integrity findings for a run directory; an empty list means clean.
 
     ``public_key`` (an Ed25519 public key) is the trust anchor for the signature;
-    ``progress=None`` draws a bar when stderr is a terminal.
+    ``progress=None`` draws a bar when stderr is a terminal. ``worker`` limits the checks to
+    one worker's section and files: what a worker of a distributed run can vouch for when it
+    closes while others still write (an audit of the run checks every worker).
     """
     root = run_dir_of(run_dir)
     try:
@@ -276,20 +290,24 @@ def verify(
         findings += [f"{jr.JOURNAL_DIR}/: worker {w} left journal segments that are not sealed (killed?): "
                      f"'scrapy audit recover {root}' seals them" for w in jr.workers_with_segments(root / jr.JOURNAL_DIR)]
         return findings
-    ctx = AuditContext(root=root, manifest=manifest, public_key=public_key, progress=progress)
+    ctx = AuditContext(root=root, manifest=manifest, public_key=public_key, progress=progress, only_worker=worker)
     findings: list[str] = []
-    for worker, section in sorted(manifest["workers"].items()):
+    if worker is not None and worker not in manifest["workers"]:
+        findings.append(f"{MANIFEST_NAME}: worker {worker} is not listed")
+    for name, section in sorted(manifest["workers"].items()):
+        if worker is not None and name != worker:
+            continue
         if not isinstance(section, dict):
-            findings.append(f"{MANIFEST_NAME}: worker {worker}: section is not a mapping")
+            findings.append(f"{MANIFEST_NAME}: worker {name}: section is not a mapping")
             continue
         try:
             raw = list(section["files"])
             if not all(isinstance(f, Mapping) for f in raw):
                 raise TypeError("file entries must be mappings")
-            ctx.files[str(worker)] = entries_from_json(raw)
-            ctx.raw[str(worker)] = raw
+            ctx.files[str(name)] = entries_from_json(raw)
+            ctx.raw[str(name)] = raw
         except (KeyError, TypeError, ValueError) as exc:
-            findings.append(f"{MANIFEST_NAME}: worker {worker}: malformed file list ({exc!r})")
+            findings.append(f"{MANIFEST_NAME}: worker {name}: malformed file list ({exc!r})")
     for check in checks:
         findings.extend(check(ctx))
     if context is not None:

@@ -89,3 +89,19 @@ def test_the_command_merges_and_refuses_a_non_empty_destination(
     assert again.returncode == 1 and "not empty" in again.stdout
     usage = run_scrapy(["audit", "merge", str(dest)])
     assert usage.returncode == 2
+
+
+def test_a_worker_can_verify_its_own_share_while_others_still_write(
+    machines: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    east, west, _ = machines
+    merged = tmp_path / "merged"
+    merge_runs(merged, [east, west])
+    part = sorted((merged / "decisions").glob("decisions-west-1-*.parquet"))[0]
+    part.write_bytes(part.read_bytes()[:-1] + b"\x00")
+    (merged / "decisions" / "decisions-west-1-000099.parquet").write_bytes(b"half-written by a live worker")
+    assert verify(merged, worker="east-1") == []
+    west_findings = verify(merged, worker="west-1")
+    assert any("sha256" in f for f in west_findings) and any("000099" in f for f in west_findings)
+    assert len(verify(merged)) == len(west_findings)
+    assert verify(merged, worker="north-1") == ["manifest.json: worker north-1 is not listed"]

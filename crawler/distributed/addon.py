@@ -11,18 +11,16 @@ pace would multiply the load on every host:
 * the extension that seals the journals of dead workers of the run on this machine.
 
 The gate needs no switch: it asks :func:`crawler.distributed.shared.shared_policy_files`.
-Settings given on the command line keep their priority over the add-on's.
+Settings given on the command line (``-s``) keep their priority over the add-on's.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
 from crawler.distributed.config import DistributedConfig
 from crawler.distributed.pacing import INNER_HANDLER_SETTING
 
-if TYPE_CHECKING:
-    from scrapy.settings import Settings
 
 _PACE = "crawler.distributed.pacing.SharedPaceHandler"
 _DEFAULT_HTTP = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
@@ -33,27 +31,42 @@ LEASE_MIDDLEWARE = "crawler.distributed.scheduler.LeaseMiddleware"
 RECOVERY_EXTENSION = "crawler.distributed.recovery.DeadWorkerRecovery"
 
 
+def _put(settings: BaseSettings, key: str, value: object) -> None:
+    """Set ``key`` above the project's own settings but below the command line.
+
+    Add-ons rank below project settings in Scrapy, and heed's project settings name its
+    components: a plain add-on setting would be ignored, and a worker would run with the
+    shared queue but without the shared pace. What the operator gives with ``-s`` still wins.
+    """
+    if (settings.getpriority(key) or 0) < SETTINGS_PRIORITIES["cmdline"]:
+        settings.set(key, value, "project")
+
+
+def _component(settings: BaseSettings, name: str, key: str, value: object) -> None:
+    """Put ``key: value`` into the component dict setting ``name`` (``SPIDER_MIDDLEWARES`` …)."""
+    current = settings[name]
+    if not isinstance(current, BaseSettings):
+        current = BaseSettings(current or {}, priority="project")
+        settings.set(name, current, "project")
+    _put(current, key, value)
+
+
 class DistributedAddon:
     """Scrapy add-on; does nothing unless ``DISTRIBUTED_REDIS_URL`` is set."""
 
-    def update_settings(self, settings: Settings) -> None:
+    def update_settings(self, settings: BaseSettings) -> None:
         config = DistributedConfig.from_settings(settings)  # a bad value stops the crawl here
         if not config.enabled:
             return
-        settings.set("SCHEDULER", SCHEDULER, "addon")
-        handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
-        base = settings.getdict("DOWNLOAD_HANDLERS_BASE")
-        inner = handlers.get("http") or base.get("http") or _DEFAULT_HTTP
+        _put(settings, "SCHEDULER", SCHEDULER)
+        handlers = settings.getwithbase("DOWNLOAD_HANDLERS")
+        inner = handlers.get("http") or _DEFAULT_HTTP
         if inner != _PACE:
-            settings.set(INNER_HANDLER_SETTING, inner, "addon")
-        handlers.update({"http": _PACE, "https": _PACE})
-        settings.set("DOWNLOAD_HANDLERS", handlers, "addon")
-        spider_mws = dict(settings.getdict("SPIDER_MIDDLEWARES"))
-        spider_mws.setdefault(LEASE_MIDDLEWARE, 10)
-        settings.set("SPIDER_MIDDLEWARES", spider_mws, "addon")
-        extensions = dict(settings.getdict("EXTENSIONS"))
-        extensions.setdefault(RECOVERY_EXTENSION, 0)
-        settings.set("EXTENSIONS", extensions, "addon")
+            _put(settings, INNER_HANDLER_SETTING, inner)
+        for scheme in ("http", "https"):
+            _component(settings, "DOWNLOAD_HANDLERS", scheme, _PACE)
+        _component(settings, "SPIDER_MIDDLEWARES", LEASE_MIDDLEWARE, 10)
+        _component(settings, "EXTENSIONS", RECOVERY_EXTENSION, 0)
 
 
 __all__ = ["DistributedAddon"]

@@ -61,6 +61,9 @@ _CHECKED_MAX = 10_000
 #: The only HTTP download handler that resolves names through the reactor's resolver,
 #: where heed checks addresses. Others (httpx, aiohttp) resolve on their own.
 _CHECKED_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+#: Handlers that only wrap another one (distributed mode's shared pace), with the setting
+#: naming the handler they wrap: that one is what must be checked.
+_WRAPPERS = {"crawler.distributed.pacing.SharedPaceHandler": "DISTRIBUTED_INNER_HTTP_HANDLER"}
 
 
 class NetworkGuardMiddleware:
@@ -77,6 +80,8 @@ class NetworkGuardMiddleware:
         handlers = settings.getwithbase("DOWNLOAD_HANDLERS")
         for scheme in ("http", "https"):
             handler = handlers.get(scheme)
+            if handler in _WRAPPERS:
+                handler = settings.get(_WRAPPERS[handler]) or _CHECKED_HANDLER
             if handler is not None and handler != _CHECKED_HANDLER:
                 raise ValueError(
                     f"DOWNLOAD_HANDLERS[{scheme!r}] is {handler!r}: heed's network guard checks "
