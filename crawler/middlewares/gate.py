@@ -50,6 +50,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed
 
 from crawler.config import get_policy_config
@@ -96,6 +97,15 @@ _ERROR_NAMES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((ResponseDataLossError, DownloadFailedError, ResponseFailed), "truncated"),
     ((DownloadConnectionRefusedError, ConnectionRefusedError), "connection-refused"),
 )
+
+
+def _relay(result: Any, waiter: Deferred[Any]) -> Any:
+    """Fire ``waiter`` with ``result`` and keep ``result`` for the next waiter of the same load."""
+    if isinstance(result, Failure):
+        waiter.errback(result)
+    else:
+        waiter.callback(result)
+    return result
 
 
 def _error_name(exc: BaseException) -> str:
@@ -240,12 +250,15 @@ class PolicyGateMiddleware:
             except BaseException as exc:  # never leave waiters hanging
                 del self._inflight[origin]
                 pending.errback(exc)
+                pending.addErrback(lambda _f: None)  # every waiter got it through _relay
                 raise
             del self._inflight[origin]
             self._store(origin, policy)
             pending.callback(policy)
             return policy
-        return await maybe_deferred_to_future(pending)
+        waiter: Deferred[OriginPolicy] = Deferred()
+        pending.addBoth(_relay, waiter)  # awaiting ``pending`` itself would hand None to the next waiter
+        return await maybe_deferred_to_future(waiter)
 
     def _store(self, origin: str, policy: OriginPolicy) -> None:
         self._cache[origin] = policy
