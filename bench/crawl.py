@@ -80,6 +80,8 @@ def crawl_command(variant: str, site: BenchSite, work: Path, target: int, *, run
         "BENCH_PROBE_FILE": str(work / f"{run_id}.probe.json"),
         "BENCH_TARGET_ITEMS": target,
         "CLOSESPIDER_ITEMCOUNT": target,
+        # the page-count stop is how a bench crawl ends, not a failure of the run
+        "JOB_OK_FINISH_REASONS": ["finished", "closespider_itemcount"],
     }
     env = _child_env()
     if variant == "plain":

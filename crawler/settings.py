@@ -86,6 +86,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.gate.PolicyGateMiddleware": 100,
     # Crawl-delay / Request-rate per host; holds hosts that ask for more than the cap.
     "crawler.middlewares.politeness.PolitenessMiddleware": 110,
+    # Incremental recrawl (JOB_NAME only): inside the gate, which decides first and judges every 304.
+    "crawler.recrawl.middleware.RecrawlMiddleware": 120,
     # Replaces Scrapy's UserAgentMiddleware: User-Agent and From on every request.
     "scrapy.downloadermiddlewares.useragent.UserAgentMiddleware": None,
     "crawler.middlewares.identity.IdentityMiddleware": 500,
@@ -168,6 +170,12 @@ SCHEDULER_DISK_QUEUE = "crawler.jobs.diskqueue.JsonLifoDiskQueue"
 SCHEDULER_START_DISK_QUEUE = "crawler.jobs.diskqueue.JsonFifoDiskQueue"
 
 # --- Incremental recrawl -----------------------------------------------------------------
+# A named job asks each page an earlier run fetched "changed since?" (If-None-Match,
+# If-Modified-Since), skips what answers 304 and schedules the pages earlier runs knew; policy
+# files are always read fresh. Acts only when JOB_NAME is set (docs/recrawl.md).
+RECRAWL_ENABLED = True
+# Schedules the known pages and keeps unchanged ones from the spider; below 50 (HttpErrorMiddleware).
+SPIDER_MIDDLEWARES = {"crawler.recrawl.spidermw.RecrawlSpiderMiddleware": 45}
 
 # --- Distributed mode (docs/distributed.md) ------------------------------------------------
 # redis:// URL of the Redis server the run's workers share; empty = one process, no Redis.
@@ -176,6 +184,15 @@ DISTRIBUTED_REDIS_URL = ""
 DISTRIBUTED_KEY_PREFIX = "heed"
 # Seconds without a heartbeat after which a worker counts as dead and its requests go back.
 DISTRIBUTED_LEASE_TTL = 30.0
+# Seconds a finished run's Redis keys are kept (queue, dupefilter, ...) before Redis drops them.
+DISTRIBUTED_KEYS_TTL = 7 * 86400
+# Seconds between lease releases and an idle worker's looks at the shared queue.
+DISTRIBUTED_POLL_INTERVAL = 0.5
+# Most requests one worker holds leased at once (0 = as many as CONCURRENT_REQUESTS lets it take).
+DISTRIBUTED_MAX_LEASES = 0
+# Added to every host's delay across workers (s): covers the time between taking a host and the
+# request reaching it, which differs per worker, so hosts never see a gap below the delay.
+DISTRIBUTED_PACE_MARGIN = 0.05
 # Turns the settings above into a scheduler, dupefilter, download handler and extension on Redis.
 ADDONS = {"crawler.distributed.addon.DistributedAddon": 0}
 

@@ -92,7 +92,8 @@ def test_requests_still_parked_when_the_crawl_ends_get_a_final_hold(unreachable_
     run = crawl(web, tmp_path / "runs", [web.url("unreach.test")], settings={
         **RECHECK, "POLITENESS_HOLD_BACKOFF": 60, "CLOSESPIDER_TIMEOUT": 2,
     })
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == 1, run.stderr[-3000:]  # stopped by the timeout, not finished
+    assert "reason=finish:closespider_timeout" in run.stdout
     assert len(robots_hits(web, "unreach.test")) == 1
     history = rows(run, web.url("unreach.test"))
     assert [r["verdict"] for r in history] == ["hold", "hold"]

@@ -207,7 +207,7 @@ def test_negative_control_without_the_gate_the_reserved_audio_is_fetched(tmp_pat
         fill_port(root, web.port)
         run = crawl(web, tmp_path / "runs", [web.url("label.test", "/tracks/reserved-audio.html")], gate=False)
         hits = web.hits_snapshot()
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == 1, run.stderr[-3000:]  # an ungated run fails its verification
     assert [h for h in hits if h.host == "cdn-reserved.test" and h.path == "/audio/held-breath.mp3"]
     assert "Held Breath" in by_title(table(run.run_dir, "recording"))
 

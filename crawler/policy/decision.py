@@ -11,7 +11,7 @@ values that were read.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final, Literal
 
 Verdict = Literal["allow", "deny", "hold"]
