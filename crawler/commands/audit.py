@@ -12,8 +12,9 @@ Actions:
   is verified first, the result is verified after.
 * ``explain RUN_DIR URL`` — every decision about URL, with its archived evidence.
 * ``replay RUN_DIR`` — decide every fetch/use row again from the archive; list differences.
-* ``recheck RUN_DIR --registry FILE … [--ai-tokens FILE] [-o FILE]`` — items that newer
-  registries or AI-token lists reserve: a takedown list (CSV).
+* ``recheck RUN_DIR [--registry FILE …] [--ai-tokens FILE] [--against NEWER_RUN_DIR] [-o FILE]``
+  — items that newer registries or AI-token lists reserve, or that the policy files and
+  decisions of a newer run of the same sites reserve: a takedown list (CSV).
 * ``report RUN_DIR -o FILE`` — one self-contained HTML page with charts.
 * ``query RUN_DIR SQL [--format table|csv|json]`` — DuckDB over ``decisions``, ``items_*``, ``evidence``.
 * ``keygen KEY_FILE`` — a new Ed25519 key pair: KEY_FILE (private, mode 0600) and
@@ -60,6 +61,8 @@ class Command(ScrapyCommand):
         parser.add_argument("--signing-key", metavar="FILE", help="recover, merge: sign the rewritten manifest (default: PROVENANCE_SIGNING_KEY)")
         parser.add_argument("--registry", action="append", default=[], metavar="FILE", help="recheck: registry CSV (repeatable)")
         parser.add_argument("--ai-tokens", metavar="FILE", help="recheck: AI-token list CSV")
+        parser.add_argument("--against", metavar="NEWER_RUN_DIR",
+                            help="recheck: decide again with the policy files and refusals of a newer run")
         parser.add_argument("-o", "--output", metavar="FILE", help="recheck: takedown CSV; report: HTML file")
         parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="query: output format")
 
@@ -164,12 +167,15 @@ class Command(ScrapyCommand):
         from pipelines.recheck import recheck, takedown_csv
         from pipelines.rundir import write_atomic
 
-        if not opts.registry and not opts.ai_tokens:
-            raise UsageError("recheck needs --registry FILE (repeatable) and/or --ai-tokens FILE")
+        from pipelines.replay import ReplayError
+
+        if not opts.registry and not opts.ai_tokens and not opts.against:
+            raise UsageError("recheck needs --registry FILE (repeatable), --ai-tokens FILE and/or --against NEWER_RUN_DIR")
         try:
             result = recheck(Path(args[1]), registries=[Path(p) for p in opts.registry],
-                             ai_tokens=Path(opts.ai_tokens) if opts.ai_tokens else None)
-        except (OSError, ValueError) as exc:
+                             ai_tokens=Path(opts.ai_tokens) if opts.ai_tokens else None,
+                             against=Path(opts.against) if opts.against else None)
+        except (OSError, ValueError, ReplayError) as exc:
             raise UsageError(str(exc)) from None
         text = takedown_csv(result.takedowns)
         if opts.output:
@@ -177,6 +183,8 @@ class Command(ScrapyCommand):
             print(f"takedown list: {len(result.takedowns)} of {result.checked} items -> {opts.output}")
         else:
             print(text, end="")
+        if result.unchecked:
+            print(f"unchecked: {result.unchecked} items whose origin the newer run did not ask about", file=sys.stderr)
         return 1 if result.takedowns else 0
 
     def _report(self, args: list[str], opts: argparse.Namespace) -> int:

@@ -26,9 +26,17 @@ support.
 
 A route key is an exact path, or a prefix ending in ``*`` (exact beats prefix, longer prefix
 beats shorter). A route may set ``status``, ``headers`` (a list value sends several header
-lines), ``body`` (text), ``content_type`` and ``delay`` (seconds). ``{port}`` and ``{host}``
-in header values and bodies are replaced by the server's port and the requested host, so a
-redirect can point at another sample host.
+lines), ``body`` (text), ``content_type``, ``delay`` (seconds) and ``conditional`` (see
+below). ``{port}`` and ``{host}`` in header values and bodies are replaced by the server's
+port and the requested host, so a redirect can point at another sample host.
+
+A file served with ``200`` carries validators, so a recrawl can be shown to be cheap: a
+strong ``ETag`` made from the body's SHA-256 and a ``Last-Modified`` from the file's mtime.
+A ``GET``/``HEAD`` whose ``If-None-Match`` names the current ETag (or, without
+``If-None-Match``, whose ``If-Modified-Since`` is not older than the file) is answered
+``304 Not Modified`` with no body and the route's headers (so a ``X-Robots-Tag`` or
+``tdm-reservation`` still rides on it). ``"conditional": false`` on a route serves its
+files without validators and ignores conditional headers, like a server that has none.
 
 Every request, policy files and 404s included, is recorded as a :class:`Hit` (and appended to
 an optional JSON-lines access log), which is how the end-to-end tests prove what heed did
@@ -38,6 +46,8 @@ an optional JSON-lines access log), which is how the end-to-end tests prove what
 from __future__ import annotations
 
 import argparse
+import email.utils
+import hashlib
 import ipaddress
 import json
 import logging
@@ -53,6 +63,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from collections.abc import Mapping
 from typing import IO, Any, Final
 from urllib.parse import unquote, urlsplit
 
@@ -118,6 +129,8 @@ class Route:
     body: str | None = None
     content_type: str | None = None
     delay: float = 0.0
+    #: False: no ETag / Last-Modified, conditional request headers ignored
+    conditional: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +159,8 @@ class Reply:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     delay: float = 0.0
+    #: a file-backed 200 with validators: conditional request headers are honoured
+    conditional: bool = False
 
 
 def _header_pairs(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
@@ -180,7 +195,7 @@ def load_site(path: Path) -> Site:
         where = f"{path} route {key!r}"
         if not key.startswith("/") or not isinstance(spec, dict):
             raise ValueError(f"{where}: key must start with '/' and map to an object")
-        extra = set(spec) - {"status", "headers", "body", "content_type", "delay"}
+        extra = set(spec) - {"status", "headers", "body", "content_type", "delay", "conditional"}
         if extra:
             raise ValueError(f"{where}: unknown keys {sorted(extra)}")
         status = spec.get("status")
@@ -189,12 +204,16 @@ def load_site(path: Path) -> Site:
         delay = spec.get("delay", 0)
         if not isinstance(delay, int | float) or delay < 0:
             raise ValueError(f"{where}: delay must be a non-negative number")
+        conditional = spec.get("conditional", True)
+        if not isinstance(conditional, bool):
+            raise ValueError(f"{where}: conditional must be true or false")
         route = Route(
             status=status,
             headers=_header_pairs(spec.get("headers", {}), where),
             body=spec.get("body"),
             content_type=spec.get("content_type"),
             delay=float(delay),
+            conditional=conditional,
         )
         if key.endswith("*"):
             prefixes.append((key[:-1], route))
@@ -252,21 +271,27 @@ class SampleWeb:
         self.address = address
         self._wanted_port = port
         self.access_log = Path(access_log) if access_log is not None else None
-        self._dirs: dict[str, Path] = {
-            child.name.lower(): child
-            for child in self.root.iterdir()
-            if child.is_dir() and not child.name.startswith((".", "_"))
-        }
-        self.hosts: tuple[str, ...] = tuple(sorted(self._dirs))
-        self._sites: dict[str, Site] = {
-            host: load_site(directory / SITE_FILE) for host, directory in self._dirs.items()
-        }
+        self._dirs: dict[str, Path] = {}
+        self.hosts: tuple[str, ...] = ()
+        self._sites: dict[str, Site] = {}
+        self.reload()
         self._lock = threading.Lock()
         self._hits: list[Hit] = []
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._log_file: IO[str] | None = None
+
+    def reload(self) -> None:
+        """Read the host directories and their ``_site.json`` again (files are always read
+        per request): a test changes a site between two crawls on the same port."""
+        dirs = {
+            child.name.lower(): child
+            for child in self.root.iterdir()
+            if child.is_dir() and not child.name.startswith((".", "_"))
+        }
+        sites = {host: load_site(directory / SITE_FILE) for host, directory in dirs.items()}
+        self._dirs, self._sites, self.hosts = dirs, sites, tuple(sorted(dirs))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -370,8 +395,11 @@ class SampleWeb:
 
     # -- answering ---------------------------------------------------------------------------
 
-    def reply_for(self, method: str, host: str, path: str) -> Reply:
-        """Decide the answer to *method* on *host* for the origin-form target *path*."""
+    def reply_for(
+        self, method: str, host: str, path: str, request_headers: Mapping[str, str] | None = None
+    ) -> Reply:
+        """Decide the answer to *method* on *host* for the origin-form target *path*;
+        *request_headers* (names lower-cased) may make it a ``304``."""
         directory = self._dirs.get(host)
         if directory is None:
             body, ctype = _plain(421, f"421 Misdirected Request: no host {host!r} here\n")
@@ -382,7 +410,7 @@ class SampleWeb:
             return Reply(405, (("Content-Type", ctype), ("Allow", "GET, HEAD")), body)
         split = urlsplit(path)
         url_path = unquote(split.path) or "/"
-        status, ctype, found = self._from_file(directory, url_path, split.query)
+        status, ctype, found, mtime = self._from_file(directory, url_path, split.query)
         extra: list[tuple[str, str]] = []
         if isinstance(found, str):  # a directory asked for without its slash
             extra.append(("Location", found))
@@ -396,6 +424,7 @@ class SampleWeb:
                 ctype = content_type_for(url_path) if Path(url_path).suffix else _plain(200)[1]
                 status = route.status or 200
                 extra.clear()
+                mtime = None  # not the file any more
             elif route.status is not None and route.status != status:
                 keep_file = status == 200 and 200 <= route.status < 300
                 status = route.status
@@ -407,18 +436,25 @@ class SampleWeb:
         headers = self._merge(site.default_headers, route.headers if route else (), host)
         if not any(name.lower() == "content-type" for name, _ in headers):
             headers = (("Content-Type", ctype), *headers)
-        return Reply(status, (*headers, *extra), body, route.delay if route else 0.0)
+        conditional = status == 200 and mtime is not None and (route is None or route.conditional)
+        if conditional:
+            headers = (*headers, *validators(body, mtime, headers))  # type: ignore[arg-type]  # body is bytes here
+        reply = Reply(status, (*headers, *extra), body, route.delay if route else 0.0, conditional)
+        return apply_conditional(reply, method, request_headers or {})
 
-    def _from_file(self, directory: Path, url_path: str, query: str) -> tuple[int, str, bytes | str]:
-        """(status, content type, body) from the tree; a 301 carries its Location as body."""
+    def _from_file(
+        self, directory: Path, url_path: str, query: str
+    ) -> tuple[int, str, bytes | str, float | None]:
+        """(status, content type, body, file mtime) from the tree; a 301 carries its
+        Location as body; the mtime is None when no file was read."""
         segments = [seg for seg in url_path.split("/") if seg]
         if any(seg in (".", "..", SITE_FILE) or "\\" in seg or "\0" in seg for seg in segments):
             body, ctype = _plain(404)
-            return 404, ctype, body
+            return 404, ctype, body, None
         target = directory.joinpath(*segments)
         if target.is_dir():
             if not url_path.endswith("/"):
-                return 301, "", url_path + "/" + (f"?{query}" if query else "")
+                return 301, "", url_path + "/" + (f"?{query}" if query else ""), None
             target = target / "index.html"
         try:
             inside = target.resolve().is_relative_to(directory.resolve())
@@ -426,8 +462,8 @@ class SampleWeb:
             inside = False
         if not inside or not target.is_file():
             body, ctype = _plain(404)
-            return 404, ctype, body
-        return 200, content_type_for(target.name), target.read_bytes()
+            return 404, ctype, body, None
+        return 200, content_type_for(target.name), target.read_bytes(), target.stat().st_mtime
 
     def _fill(self, text: str, host: str) -> str:
         return text.replace("{port}", str(self.port)).replace("{host}", host)
@@ -446,6 +482,57 @@ class SampleWeb:
         """Sleep for a route's delay, cut short when the server stops."""
         if seconds > 0:
             self._stopping.wait(seconds)
+
+
+def validators(body: bytes, mtime: float, headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """A strong ``ETag`` from the body's digest and ``Last-Modified`` from *mtime*, unless
+    the route's own *headers* already set one."""
+    have = {name.lower() for name, _ in headers}
+    out = []
+    if "etag" not in have:
+        out.append(("ETag", f'"{hashlib.sha256(body).hexdigest()[:32]}"'))
+    if "last-modified" not in have:
+        out.append(("Last-Modified", email.utils.formatdate(mtime, usegmt=True)))
+    return tuple(out)
+
+
+def _etags(value: str) -> list[str]:
+    """The entity tags of an ``If-None-Match`` value (``*`` included as is)."""
+    return [tag.strip() for tag in value.split(",") if tag.strip()]
+
+
+def _weak_match(a: str, b: str) -> bool:
+    """RFC 9110 weak comparison: equal opaque tags, either or both may be weak."""
+    return a.removeprefix("W/") == b.removeprefix("W/")
+
+
+def apply_conditional(reply: Reply, method: str, request_headers: Mapping[str, str]) -> Reply:
+    """``304 Not Modified`` for a GET/HEAD whose validators match a conditional *reply*
+    (RFC 9110 13.2.2: ``If-None-Match`` first; ``If-Modified-Since`` only without it)."""
+    if not reply.conditional or method not in ("GET", "HEAD"):
+        return reply
+    sent = {name.lower(): value for name, value in reply.headers}
+    none_match = request_headers.get("if-none-match")
+    if none_match is not None:
+        etag = sent.get("etag", "")
+        tags = _etags(none_match)
+        matched = "*" in tags or any(_weak_match(tag, etag) for tag in tags)
+    else:
+        since = request_headers.get("if-modified-since")
+        if since is None or "last-modified" not in sent:
+            return reply
+        try:
+            asked = email.utils.parsedate_to_datetime(since)
+            modified = email.utils.parsedate_to_datetime(sent["last-modified"])
+        except (TypeError, ValueError):
+            return reply  # an invalid date is ignored (RFC 9110 13.1.3)
+        if asked.tzinfo is None or modified.tzinfo is None:
+            return reply
+        matched = modified <= asked
+    if not matched:
+        return reply
+    headers = tuple((n, v) for n, v in reply.headers if n.lower() not in ("content-type", "content-length"))
+    return Reply(304, headers, b"", reply.delay)
 
 
 def apply_range(reply: Reply, header: str | None) -> Reply:
@@ -535,8 +622,12 @@ class _Handler(BaseHTTPRequestHandler):
             host = host_from_header(split.netloc)
             target = (split.path or "/") + (f"?{split.query}" if split.query else "")
         self._drain_body()
+        request_headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            request_headers[key] = f"{request_headers[key]}, {value}" if key in request_headers else value
         try:
-            reply = web.reply_for(self.command, host, target)
+            reply = web.reply_for(self.command, host, target, request_headers)
         except Exception:
             logger.exception("Sample web could not answer %(method)s %(host)s%(path)s",
                              {"method": self.command, "host": host, "path": target})
@@ -544,10 +635,6 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Reply(500, (("Content-Type", ctype),), body)
         if self.command == "GET":
             reply = apply_range(reply, self.headers.get("Range"))
-        request_headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            key = name.lower()
-            request_headers[key] = f"{request_headers[key]}, {value}" if key in request_headers else value
         web._record(Hit(arrival, host, self.command, target, reply.status, request_headers))
         web._wait_delay(reply.delay)
         body = b"" if reply.status in _NO_BODY or 100 <= reply.status < 200 else reply.body
@@ -555,7 +642,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             for name, value in reply.headers:
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            if reply.status != 304:  # a 304 describes the 200's body, whose length it omits
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD" and body:
                 self.wfile.write(body)
