@@ -199,3 +199,40 @@ def test_a_redis_failure_is_an_error_not_an_allow() -> None:
 
     with pytest.raises(redis.ConnectionError):
         asyncio.run(files.get("http://a.test/robots.txt", fetch))
+
+
+def _beat(url: str, *workers: str) -> None:
+    """Heartbeats as the frontier writes them (crawler.distributed.leases)."""
+    client = redis.Redis.from_url(url)
+    for worker in workers:
+        client.set(f"heed:r1:alive:{worker}", b"1", px=60_000)
+
+
+def test_a_dead_holders_host_is_free_once_its_heartbeat_lapses(redis_url: str) -> None:
+    a, b = _pace(redis_url, "a"), _pace(redis_url, "b")
+    _beat(redis_url, "a", "b")
+    assert a.try_acquire("host.test", "ta", 0) == 0
+    assert b.try_acquire("host.test", "tb", 0) > 0
+    redis.Redis.from_url(redis_url).delete("heed:r1:alive:a")  # a died: its heartbeat is gone
+    assert b.try_acquire("host.test", "tb", 0) == 0
+
+
+def test_without_heartbeats_no_worker_judges_another_dead(redis_url: str) -> None:
+    """A worker outside the heartbeat scheme (no frontier running) must never take a host."""
+    a, b = _pace(redis_url, "a"), _pace(redis_url, "b")
+    assert a.try_acquire("host.test", "ta", 0) == 0
+    assert b.try_acquire("host.test", "tb", 0) > 0
+
+
+def test_a_waiter_takes_over_the_fetch_of_a_worker_whose_heartbeat_lapsed(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.set("heed:r1:policy-lock:http://a.test/robots.txt", b"ghost 1234", px=600_000)
+    _beat(redis_url, "a")  # the waiter is "a" (see _config); "ghost" has no heartbeat
+    calls = []
+
+    async def fetch() -> FetchResult:
+        calls.append(1)
+        return _robots()
+
+    result, shared = asyncio.run(_files(redis_url).get("http://a.test/robots.txt", fetch))
+    assert calls == [1] and not shared

@@ -99,6 +99,11 @@ class DistributedConfig:
         """Heartbeat of a worker; expires ``lease_ttl`` seconds after its last beat."""
         return self.key("alive", worker or self.worker)
 
+    @property
+    def alive_prefix(self) -> str:
+        """``alive_key`` without the worker name: Lua scripts append a holder's name to it."""
+        return self.key("alive", "")
+
     def leases_key(self, worker: str | None = None) -> str:
         """Hash: lease id -> the serialised request a worker has taken and not finished."""
         return self.key("leases", worker or self.worker)

@@ -15,7 +15,10 @@ handler wrapped around Scrapy's HTTP handler, after the local slot has let the r
 
 One Lua script checks both and takes the host, atomically; a worker that may not go yet
 sleeps for the time the script names and asks again. The delay a worker sends is its own
-slot's current delay, so the shared rule is never looser than the single-worker one.
+slot's current delay plus ``DISTRIBUTED_PACE_MARGIN`` (50 ms): the start is recorded when
+the host is taken, but the request reaches the server a little later, by a different amount
+on each worker (a new connection, a busy event loop); the margin keeps the server's view of
+the gap at or above the delay, so the shared rule is never looser than the single-worker one.
 
 A Redis error fails the download (the request is held, logged as ``http.error``): a request
 whose pace could not be checked is not sent.
@@ -48,24 +51,36 @@ logger = logging.getLogger(__name__)
 INNER_HANDLER_SETTING = "DISTRIBUTED_INNER_HTTP_HANDLER"
 _DEFAULT_INNER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 
-#: KEYS: busy, next. ARGV: token, delay_ms, busy_ms.
+#: KEYS: busy, next, heartbeat prefix (a name is appended), this worker's heartbeat.
+#: ARGV: token, delay_ms, busy_ms, worker. The busy value is "<worker> <token>". A holder whose
+#: heartbeat has lapsed is dead, and its host is free at once rather than when the busy key
+#: expires — judged only while this worker's own heartbeat exists, so a worker outside the
+#: heartbeat scheme (no frontier) never takes a host from anyone.
 #: Returns 0 when the host was taken (busy set, next = now + delay), else the milliseconds to
 #: wait before asking again.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local busy = redis.call('PTTL', KEYS[1])
-if busy > 0 then return math.min(busy, 50) end
-if busy == -1 then return 50 end
+local holder = redis.call('GET', KEYS[1])
+if holder then
+  local name = string.match(holder, '^(%S+) ')
+  if name and redis.call('EXISTS', KEYS[4]) == 1 and redis.call('EXISTS', KEYS[3] .. name) == 0 then
+    redis.call('DEL', KEYS[1])
+  else
+    local busy = redis.call('PTTL', KEYS[1])
+    if busy > 0 then return math.min(busy, 50) end
+    return 50
+  end
+end
 local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
 if nxt > now then return nxt - now end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. ARGV[1], 'PX', ARGV[3])
 local keep = tonumber(ARGV[2]) + 86400000
 redis.call('SET', KEYS[2], now + tonumber(ARGV[2]), 'PX', keep)
 return 0
 """
 
-#: KEYS: busy. ARGV: token. Frees the host only if this worker still holds it.
+#: KEYS: busy. ARGV: "<worker> <token>". Frees the host only if this worker still holds it.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -99,12 +114,14 @@ class SharedPace:
     def try_acquire(self, host: str, token: str, delay: float) -> float:
         """0 when ``host`` is now ours, else seconds to wait before asking again."""
         busy, nxt = self._keys(host)
-        wait_ms = int(self._acquire(keys=[busy, nxt], args=[token, max(0, int(delay * 1000)), self.busy_ms]))
+        alive_prefix = self.config.alive_prefix
+        wait_ms = int(self._acquire(keys=[busy, nxt, alive_prefix, self.config.alive_key()],
+                                    args=[token, max(0, int(delay * 1000)), self.busy_ms, self.config.worker]))
         return wait_ms / 1000.0
 
     def release(self, host: str, token: str) -> None:
         busy, _ = self._keys(host)
-        self._release(keys=[busy], args=[token])
+        self._release(keys=[busy], args=[f"{self.config.worker} {token}"])
 
     def hold(self, host: str, seconds: float) -> None:
         """No worker starts a request to ``host`` for ``seconds`` from now."""
@@ -122,6 +139,7 @@ class SharedPaceHandler:
         self.inner = inner
         self.pace = pace
         self.floor = crawler.settings.getfloat("DOWNLOAD_DELAY")
+        self.margin = _margin(crawler.settings)
         setattr(crawler, SHARED_PACE_ATTR, pace)
 
     @classmethod
@@ -138,7 +156,7 @@ class SharedPaceHandler:
         key = engine.downloader.get_slot_key(request) if engine is not None else ""
         live = slots.live_delay(self.crawler, key)
         pinned = slots.pinned_delay(self.crawler, key)
-        return max(self.floor, live or 0.0, pinned or 0.0)
+        return max(self.floor, live or 0.0, pinned or 0.0) + self.margin
 
     async def download_request(self, request: Request) -> Response:
         host = _host_of(request)
@@ -173,6 +191,17 @@ class SharedPaceHandler:
             self.pace.client.close()
         except Exception:  # closing a dead connection is not worth failing shutdown for
             logger.debug("Closing the Redis client failed", exc_info=True)
+
+
+def _margin(settings: Any) -> float:
+    raw = settings.get("DISTRIBUTED_PACE_MARGIN", 0.05)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"DISTRIBUTED_PACE_MARGIN must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"DISTRIBUTED_PACE_MARGIN must not be negative, got {raw!r}")
+    return value
 
 
 def _host_of(request: Request) -> str:

@@ -13,8 +13,8 @@ Each worker still archives the bytes in its own evidence WARC (the gate sends th
 ``policy_evidence`` as if fetched), so every worker's log stands on its own in an audit.
 
 Failing closed: a Redis error while looking the file up is raised to the gate, which holds
-the request (``policy-error``); a holder that dies mid-fetch lets its lock expire and the next
-waiter fetches. An entry that does not decode is ignored and fetched again.
+the request (``policy-error``); when the holder dies mid-fetch (its heartbeat lapses, or
+its lock expires) the next waiter fetches. An entry that does not decode is ignored and fetched again.
 """
 
 from __future__ import annotations
@@ -39,6 +39,20 @@ POLL_SECONDS = 0.05
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+#: KEYS: lock, heartbeat prefix, this worker's heartbeat. Drops a lock whose holder's
+#: heartbeat has lapsed (lock value "<worker> <token>"), so a dead fetcher stalls the others
+#: for at most the lease TTL, not the lock's full lifetime; judged only while this worker's
+#: own heartbeat exists.
+_BREAK_DEAD = """
+local holder = redis.call('GET', KEYS[1])
+if not holder then return 0 end
+local name = string.match(holder, '^(%S+) ')
+if name and redis.call('EXISTS', KEYS[3]) == 1 and redis.call('EXISTS', KEYS[2] .. name) == 0 then
+  return redis.call('DEL', KEYS[1])
+end
 return 0
 """
 
@@ -74,6 +88,7 @@ class SharedPolicyFiles:
         self.failure_ttl = failure_ttl
         self.lock_ms = int(lock_seconds * 1000)
         self._release = client.register_script(_RELEASE)
+        self._break_dead = client.register_script(_BREAK_DEAD)
 
     def lifetime(self, result: FetchResult) -> float:
         """Seconds the outcome stays shared: the gate's own cache lifetimes."""
@@ -103,7 +118,7 @@ class SharedPolicyFiles:
             result = self._cached(key)
             if result is not None:
                 return result, True
-            token = secrets.token_hex(8)
+            token = f"{self.config.worker} {secrets.token_hex(8)}"
             if self.client.set(lock, token, nx=True, px=self.lock_ms):
                 try:
                     result = await fetch()
@@ -116,6 +131,9 @@ class SharedPolicyFiles:
                     except Exception:  # the lock expires by itself
                         logger.warning("Could not release the policy-file lock %(key)s", {"key": lock}, exc_info=True)
                 return result, False
+            if self._break_dead(keys=[lock, self.config.alive_prefix, self.config.alive_key()]):
+                logger.info("The worker fetching %(url)s died; fetching it here", {"url": url})
+                continue
             await sleep(POLL_SECONDS)
 
 

@@ -76,6 +76,10 @@ class ParkingLot:
     def __len__(self) -> int:
         return len(self._tickets)
 
+    def requests(self) -> list[Request]:
+        """The requests parked now, in no particular order."""
+        return [ticket.request for ticket in self._tickets.values()]
+
     def park(
         self,
         request: Request,
