@@ -39,7 +39,7 @@ def run(web: SampleWeb, out: Path, spider: str = "music", **settings: Any) -> tu
 def test_a_clean_crawl_exits_0_with_its_summary_and_history(web: SampleWeb, tmp_path: Path) -> None:
     code, summary, err = run(web, tmp_path, JOB_NAME="nightly", PROVENANCE_RUN_ID="r-ok")
     assert code == 0, err[-3000:]
-    assert summary == {"job": "nightly", "run": "r-ok", "status": "ok", "reason": "-", "pages": "5", "items": "4",
+    assert summary == {"job": "nightly", "run": "r-ok", "status": "ok", "reason": "-", "pages": "5", "items": "4", "unchanged": "0",
                        "allow": "10", "deny": "0", "hold": "0", "policy_errors": "0", "spider_errors": "0",
                        "verify": "clean", "takedowns": "0", "seconds": summary["seconds"], "exit": "0"}
     (record,) = read_runs(JobPaths.of(tmp_path, "nightly").history)

@@ -64,7 +64,7 @@ def test_every_failure_is_listed_in_order() -> None:
 
 def test_summary_line_is_one_stable_line() -> None:
     line = oc.summary_line(facts(seconds=12.6))
-    assert line == ("heed job=nightly run=r1 status=ok reason=- pages=5 items=3 allow=9 deny=3 hold=1 "
+    assert line == ("heed job=nightly run=r1 status=ok reason=- pages=5 items=3 unchanged=0 allow=9 deny=3 hold=1 "
                     "policy_errors=0 spider_errors=0 verify=clean takedowns=- seconds=13 exit=0")
     failed = oc.summary_line(facts({"finish_reason": "a reason with spaces=and equals"}, job="", findings=["x", "y"]))
     assert "\n" not in failed

@@ -4,6 +4,10 @@ The sample web (``data/demo_web/``) has one host per opt-out signal heed heeds. 
 serves it on 127.0.0.1 (host names reach it through ``POLICY_RESOLVE``, nothing leaves the
 machine), runs the ``music`` spider over its seeds with the full policy and provenance log,
 then prints what was fetched, refused and held, and where the run directory is.
+
+It is ``scrapy crawl music`` underneath (:mod:`crawler.commands.crawl`), so everything a
+scheduled job does works here too: ``-s JOB_NAME=…`` takes the job's lock, and with a fixed
+``--port`` (the URLs must be the same every run) a second run sends conditional requests.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ import argparse
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
 
+from crawler.commands.crawl import Command as CrawlCommand
 from crawler.demo.webserver import SampleWeb
 from crawler.policy.config import resolve_path
 from pipelines import audit
@@ -36,7 +40,7 @@ def demo_seeds(web: SampleWeb, seeds_file: Path) -> list[str]:
     return seeds
 
 
-class Command(ScrapyCommand):
+class Command(CrawlCommand):
     requires_project = True
 
     def syntax(self) -> str:
@@ -49,8 +53,11 @@ class Command(ScrapyCommand):
         return (
             "Serves the sample web in data/demo_web/ on 127.0.0.1 (one host per opt-out "
             "signal), crawls it with the music spider under the full policy, writes a run "
-            "directory under PROVENANCE_DIR, then prints the audit summary and verifies the run. "
-            "Exit code 0 when the run verifies, 1 otherwise."
+            "directory under PROVENANCE_DIR, then prints the audit summary, verifies the run and "
+            "prints the summary line of 'scrapy crawl'. Exit status as 'scrapy crawl': 0 the crawl "
+            "finished and its run verifies, 1 it failed, 2 usage, 75 the job (-s JOB_NAME=...) is "
+            "locked by another run. With a fixed --port the sample web's URLs stay the same, so a "
+            "named job run twice sends conditional requests the second time."
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
@@ -59,6 +66,10 @@ class Command(ScrapyCommand):
                             help=f"sample web to serve (default: {DEMO_WEB})")
         parser.add_argument("--delay", type=float, default=0.2, metavar="SECONDS",
                             help="per-host delay between requests (default: 0.2)")
+        parser.add_argument("--port", type=int, default=0, metavar="PORT",
+                            help="loopback port of the sample web (default: any free port)")
+        parser.add_argument("--access-log", metavar="FILE",
+                            help="append every request the sample web receives to FILE (JSON lines)")
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         # Runs before Scrapy builds the crawler process and installs the DNS resolver, which
@@ -69,7 +80,9 @@ class Command(ScrapyCommand):
         root = resolve_path(opts.web)
         if not root.is_dir():
             raise UsageError(f"--web: {root} is not a directory")
-        self.web = SampleWeb(root).start()
+        if not 0 <= opts.port <= 65535:
+            raise UsageError(f"--port: {opts.port} is not a port number")
+        self.web = SampleWeb(root, port=opts.port, access_log=opts.access_log).start()
         self.seeds = demo_seeds(self.web, root / "seeds.txt")
         self.run_id = self.settings.get("PROVENANCE_RUN_ID") or f"demo-{new_run_id()}"
         overrides = {
@@ -91,17 +104,15 @@ class Command(ScrapyCommand):
                 self.settings.set(name, value, priority="cmdline")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        assert self.crawler_process is not None
+        opts.spargs = {**opts.spargs, "urls": ",".join(self.seeds)}
         try:
-            crawler = self.crawler_process.create_crawler("music")
-            self.crawler_process.crawl(crawler, urls=",".join(self.seeds))
-            self.crawler_process.start()
+            super().run(["music"], opts)
         finally:
             self.web.stop()
         run_dir = resolve_path(self.settings.get("PROVENANCE_DIR")) / self.run_id
-        if self.crawler_process.bootstrap_failed or not run_dir.is_dir():
-            print(f"The demo crawl failed; no run directory at {run_dir}")
-            self.exitcode = 1
+        if self.exitcode == 75 or not run_dir.is_dir():
+            print(f"The demo crawl did not run to the end; no run directory at {run_dir}")
+            self.exitcode = self.exitcode or 1
             return
         print(audit.format_summary(audit.summary(run_dir)))
         findings = audit.verify(run_dir)
@@ -111,4 +122,4 @@ class Command(ScrapyCommand):
         print(f"Explore it:    scrapy audit summary {run_dir}")
         print(f"Verify it:     scrapy audit verify {run_dir}")
         print("verify: " + ("clean" if not findings else f"{len(findings)} finding(s)"))
-        self.exitcode = 1 if findings else 0
+        self.exitcode = max(self.exitcode or 0, 1 if findings else 0)

@@ -168,7 +168,7 @@ def summary_line(facts: RunFacts, outcome: Outcome | None = None) -> str:
     """The one line a scheduler mails (stable keys, in this order)::
 
         heed job=<job|-> run=<run_id|-> status=ok|failed reason=<first failure|-> pages=N items=N
-        allow=N deny=N hold=N policy_errors=N spider_errors=N verify=clean|<n>-findings|no-run-dir|off
+        unchanged=N allow=N deny=N hold=N policy_errors=N spider_errors=N verify=clean|<n>-findings|no-run-dir|off
         takedowns=N|- seconds=N exit=N
 
     ``takedowns`` counts the earlier items of a named job that this run's policy reserves
@@ -184,6 +184,7 @@ def summary_line(facts: RunFacts, outcome: Outcome | None = None) -> str:
         ("reason", outcome.reason),
         ("pages", pages(stats)),
         ("items", int(stats.get("item_scraped_count") or 0)),
+        ("unchanged", int(stats.get("recrawl/unchanged") or 0)),
         ("allow", counts["allow"]),
         ("deny", counts["deny"]),
         ("hold", counts["hold"]),
