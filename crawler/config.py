@@ -8,23 +8,30 @@ hash of the policy the gate enforced.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from crawler.policy.config import PolicyConfig
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-_ATTR = "_heed_policy_config"
+T = TypeVar("T")
+
+
+def per_crawler(crawler: Any, attr: str, build: Callable[[Any], T]) -> T:
+    """``build(crawler.settings)``, once per crawler: every component that asks for a frozen
+    configuration gets the same object (and a bad setting fails once, at the first ask)."""
+    config = getattr(crawler, attr, None)
+    if config is None:
+        config = build(crawler.settings)
+        setattr(crawler, attr, config)
+    return config
 
 
 def get_policy_config(crawler: Crawler) -> PolicyConfig:
     """The crawler's policy configuration, parsed from its settings on first use."""
-    config = getattr(crawler, _ATTR, None)
-    if config is None:
-        config = PolicyConfig.from_settings(crawler.settings)
-        setattr(crawler, _ATTR, config)
-    return config
+    return per_crawler(crawler, "_heed_policy_config", PolicyConfig.from_settings)
 
 
-__all__ = ["get_policy_config"]
+__all__ = ["get_policy_config", "per_crawler"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from crawler.config import per_crawler
 from crawler.extract.licences import STATUSES
 from crawler.policy.config import ConfigError, resolve_path
 from crawler.policy.registry import normalize_party
@@ -110,16 +111,9 @@ class ItemsConfig:
                    audio_max_bytes=most)
 
 
-_ATTR: Final = "_heed_items_config"
-
-
 def get_items_config(crawler: Any) -> ItemsConfig:
     """The crawler's items configuration, parsed from its settings on first use."""
-    config = getattr(crawler, _ATTR, None)
-    if config is None:
-        config = ItemsConfig.from_settings(crawler.settings)
-        setattr(crawler, _ATTR, config)
-    return config
+    return per_crawler(crawler, "_heed_items_config", ItemsConfig.from_settings)
 
 
 def contains_words(haystack: str, needle: str) -> bool:

@@ -21,7 +21,6 @@ from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from crawler.distributed.config import DistributedConfig
 from crawler.distributed.pacing import INNER_HANDLER_SETTING
 
-
 _PACE = "crawler.distributed.pacing.SharedPaceHandler"
 _DEFAULT_HTTP = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 

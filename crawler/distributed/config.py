@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.config import per_crawler
 from pipelines.rundir import check_name
 
 
@@ -23,14 +24,15 @@ class DistributedConfigError(ValueError):
     """A distributed-mode setting is missing or malformed; the message names the setting."""
 
 
-def _positive(settings: Any, name: str, default: float) -> float:
+def seconds_setting(settings: Any, name: str, default: float, *, zero_ok: bool = False) -> float:
+    """A duration setting of distributed mode, checked; the error names the setting."""
     raw = settings.get(name, default)
     try:
         value = float(raw)
     except (TypeError, ValueError):
         raise DistributedConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not value > 0:
-        raise DistributedConfigError(f"{name} must be positive, got {raw!r}")
+    if value < 0 or (value == 0 and not zero_ok):
+        raise DistributedConfigError(f"{name} must be {'0 or more' if zero_ok else 'positive'}, got {raw!r}")
     return value
 
 
@@ -54,7 +56,7 @@ class DistributedConfig:
     def from_settings(cls, settings: Any) -> DistributedConfig:
         url = (settings.get("DISTRIBUTED_REDIS_URL") or "").strip()
         prefix = settings.get("DISTRIBUTED_KEY_PREFIX") or "heed"
-        lease_ttl = _positive(settings, "DISTRIBUTED_LEASE_TTL", 30.0)
+        lease_ttl = seconds_setting(settings, "DISTRIBUTED_LEASE_TTL", 30.0)
         run_id = settings.get("PROVENANCE_RUN_ID") or ""
         worker = settings.get("PROVENANCE_WORKER") or f"w{os.getpid()}"
         if not url:
@@ -120,16 +122,9 @@ class DistributedConfig:
         return self.key("policy-lock", url)
 
 
-_ATTR = "_heed_distributed_config"
-
-
 def get_distributed_config(crawler: Any) -> DistributedConfig:
     """The crawler's distributed configuration, parsed from its settings on first use."""
-    config = getattr(crawler, _ATTR, None)
-    if config is None:
-        config = DistributedConfig.from_settings(crawler.settings)
-        setattr(crawler, _ATTR, config)
-    return config
+    return per_crawler(crawler, "_heed_distributed_config", DistributedConfig.from_settings)
 
 
 def connect(config: DistributedConfig) -> Any:
@@ -142,4 +137,4 @@ def connect(config: DistributedConfig) -> Any:
     )
 
 
-__all__ = ["DistributedConfig", "DistributedConfigError", "connect", "get_distributed_config"]
+__all__ = ["DistributedConfig", "DistributedConfigError", "connect", "get_distributed_config", "seconds_setting"]

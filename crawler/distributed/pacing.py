@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from crawler.distributed.config import connect, get_distributed_config
+from crawler.distributed.config import connect, get_distributed_config, seconds_setting
 from crawler.middlewares import slots
 from crawler.middlewares.slots import SHARED_PACE_ATTR
 
@@ -139,7 +139,7 @@ class SharedPaceHandler:
         self.inner = inner
         self.pace = pace
         self.floor = crawler.settings.getfloat("DOWNLOAD_DELAY")
-        self.margin = _margin(crawler.settings)
+        self.margin = seconds_setting(crawler.settings, "DISTRIBUTED_PACE_MARGIN", 0.05, zero_ok=True)
         setattr(crawler, SHARED_PACE_ATTR, pace)
 
     @classmethod
@@ -191,17 +191,6 @@ class SharedPaceHandler:
             self.pace.client.close()
         except Exception:  # closing a dead connection is not worth failing shutdown for
             logger.debug("Closing the Redis client failed", exc_info=True)
-
-
-def _margin(settings: Any) -> float:
-    raw = settings.get("DISTRIBUTED_PACE_MARGIN", 0.05)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"DISTRIBUTED_PACE_MARGIN must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"DISTRIBUTED_PACE_MARGIN must not be negative, got {raw!r}")
-    return value
 
 
 def _host_of(request: Request) -> str:

@@ -47,7 +47,12 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.distributed import codec
-from crawler.distributed.config import DistributedConfigError, connect, get_distributed_config
+from crawler.distributed.config import (
+    DistributedConfigError,
+    connect,
+    get_distributed_config,
+    seconds_setting,
+)
 from crawler.distributed.dupefilter import RedisDupeFilter
 from crawler.distributed.leases import Frontier, LostRegistration, WorkerNameInUse
 from crawler.distributed.localqueue import LocalQueue
@@ -75,17 +80,6 @@ class FrontierError(RuntimeError):
     """The shared frontier cannot run safely here; the message says why."""
 
 
-def _seconds(settings: BaseSettings, name: str, default: float) -> float:
-    raw = settings.get(name, default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise DistributedConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not value > 0:
-        raise DistributedConfigError(f"{name} must be positive, got {raw!r}")
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class FrontierConfig:
     """The frontier's own settings (the run's keys and lease TTL are in ``DistributedConfig``)."""
@@ -107,8 +101,8 @@ class FrontierConfig:
         if max_leases < 0:
             raise DistributedConfigError(f"DISTRIBUTED_MAX_LEASES must be 0 or more, got {raw!r}")
         return cls(
-            keys_ttl=_seconds(settings, "DISTRIBUTED_KEYS_TTL", 7 * 86400.0),
-            poll_interval=_seconds(settings, "DISTRIBUTED_POLL_INTERVAL", 0.5),
+            keys_ttl=seconds_setting(settings, "DISTRIBUTED_KEYS_TTL", 7 * 86400.0),
+            poll_interval=seconds_setting(settings, "DISTRIBUTED_POLL_INTERVAL", 0.5),
             max_leases=max_leases,
         )
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawler.config import per_crawler
 from crawler.jobs.paths import JobPaths
 from crawler.policy.config import ConfigError, resolve_path
 
@@ -53,11 +54,7 @@ class RecrawlConfig:
 
 def get_recrawl_config(crawler: Crawler) -> RecrawlConfig:
     """The crawler's recrawl configuration, parsed on first use."""
-    config = getattr(crawler, _ATTR, None)
-    if config is None:
-        config = RecrawlConfig.from_settings(crawler.settings)
-        setattr(crawler, _ATTR, config)
-    return config
+    return per_crawler(crawler, _ATTR, RecrawlConfig.from_settings)
 
 
 __all__ = ["RecrawlConfig", "get_recrawl_config"]
