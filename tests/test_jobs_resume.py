@@ -149,5 +149,9 @@ def test_sigkill_then_resume_keeps_every_journaled_decision(web: SampleWeb, tmp_
     assert verify(run) == [] and run_dirs(out) == [run]
     sessions = [s["ended"] for s in load_manifest(run)["workers"][identity["worker"]]["sessions"]]
     assert sessions == ["killed; recovered", "closed"]
+    # Scrapy's queue state died with the process: the resume crawled again from the seeds
+    # rather than trusting a dupefilter that marks unfetched pages as seen — nothing is lost
+    assert set(pages_requested(web)) >= ALL_PAGES, sorted(ALL_PAGES - set(pages_requested(web)))
+    assert "was not closed cleanly" in second.stderr
     runs = read_runs(JobPaths.of(out, "nightly").history)
     assert [(r.run_id, r.status) for r in runs] == [(identity["run_id"], "ok")]  # the killed process wrote none

@@ -112,12 +112,46 @@ def prepare(jobdir: Path, *, run_id: str, worker: str, provenance_dir: Path, job
                 )
         logger.info("Resuming run %(run)s (worker %(worker)s) from JOBDIR %(dir)s",
                     {"run": recorded.run_id, "worker": recorded.worker, "dir": jobdir})
+        if not closed_cleanly(jobdir):
+            forget_scrapy_state(jobdir)
         return Prepared(recorded, True)
     identity = RunIdentity(run_id=run_id or new_run_id(), worker=worker or f"w{os.getpid()}",
                            provenance_dir=str(provenance_dir), job=job, created=utc_now_iso())
     Path(jobdir).mkdir(parents=True, exist_ok=True)
     write_atomic(state_path(jobdir), (json.dumps(asdict(identity), indent=2) + "\n").encode("utf-8"), replace=True)
     return Prepared(identity, False)
+
+
+#: Written by Scrapy's scheduler only when it closes: its absence next to a queue means the
+#: process that used the JOBDIR was killed (SIGKILL, power loss) before writing its state.
+QUEUE_STATE: Final = "requests.queue/active.json"
+
+
+def closed_cleanly(jobdir: Path) -> bool:
+    """Whether the last process that crawled from ``jobdir`` closed its scheduler."""
+    root = Path(jobdir)
+    used = (root / "requests.queue").exists() or (root / "requests.seen").exists()
+    return not used or (root / QUEUE_STATE).is_file()
+
+
+def forget_scrapy_state(jobdir: Path) -> None:
+    """Drop Scrapy's queue, dupefilter and spider state after an unclean stop.
+
+    A killed process leaves ``requests.seen`` (appended as requests are scheduled) but not
+    the queue's state, so Scrapy would resume with every queued URL marked seen and none
+    left to fetch: the rest of the crawl would be silently lost. Without them the resumed
+    run starts again from the seeds, in the same run and log chain; pages fetched before
+    the kill are fetched (and decided) again, which costs time, never coverage.
+    """
+    root = Path(jobdir)
+    for name in SCRAPY_STATE:
+        path = root / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    logger.warning("JOBDIR %(dir)s was not closed cleanly (killed?): its queue cannot be trusted, "
+                   "crawling again from the seeds in the same run", {"dir": root})
 
 
 def complete(jobdir: Path) -> None:
@@ -132,4 +166,7 @@ def complete(jobdir: Path) -> None:
     logger.info("Run finished: JOBDIR %(dir)s emptied for the next run", {"dir": root})
 
 
-__all__ = ["Prepared", "ResumeMismatch", "RunIdentity", "SCRAPY_STATE", "STATE_FILE", "complete", "load", "prepare"]
+__all__ = [
+    "Prepared", "ResumeMismatch", "RunIdentity", "SCRAPY_STATE", "STATE_FILE", "closed_cleanly", "complete",
+    "forget_scrapy_state", "load", "prepare",
+]

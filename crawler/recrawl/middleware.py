@@ -21,7 +21,8 @@ Per content request:
 
 Never conditional: policy files (meta ``INTERNAL``: robots.txt, tdmrep.json, ai.txt and
 licences are read fresh every run), ranged requests (audio tags), methods other than GET,
-and requests that already carry a conditional header of their own.
+requests that already carry a conditional header of their own, and pages the same run
+fetched already (a resumed run re-reads them to find their links again).
 """
 
 from __future__ import annotations
@@ -116,6 +117,10 @@ class RecrawlMiddleware:
         page = self.state.store.get(request.url)
         if (page is None or not page.has_validators or page.policy_hash != self.state.policy_hash
                 or page.spider != self.state.spider_name):
+            return
+        if page.run_id == self.state.run_id:
+            # fetched earlier in this same run (a JOBDIR resume after a crash re-crawls from
+            # the seeds): its links must be read again, so ask for the content, not "changed?"
             return
         if page.etag:
             request.headers[b"If-None-Match"] = page.etag
