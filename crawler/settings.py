@@ -180,6 +180,8 @@ SPIDER_MIDDLEWARES = {"crawler.recrawl.spidermw.RecrawlSpiderMiddleware": 45}
 # --- Distributed mode (docs/distributed.md) ------------------------------------------------
 # redis:// URL of the Redis server the run's workers share; empty = one process, no Redis.
 DISTRIBUTED_REDIS_URL = ""
+# Environment variable holding the Redis password (a password in the URL is refused: settings are logged).
+DISTRIBUTED_REDIS_PASSWORD_ENV = "HEED_REDIS_PASSWORD"
 # First part of every Redis key (then the run id): one server can carry many runs.
 DISTRIBUTED_KEY_PREFIX = "heed"
 # Seconds without a heartbeat after which a worker counts as dead and its requests go back.

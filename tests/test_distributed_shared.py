@@ -41,6 +41,25 @@ def test_a_redis_url_must_be_a_redis_url(url: str) -> None:
         DistributedConfig.from_settings(Settings({"DISTRIBUTED_REDIS_URL": url, "PROVENANCE_RUN_ID": "r"}))
 
 
+def test_a_password_in_the_url_is_refused_it_would_be_logged() -> None:
+    settings = Settings({"DISTRIBUTED_REDIS_URL": "redis://:s3cret@127.0.0.1:6379/0", "PROVENANCE_RUN_ID": "r"})
+    with pytest.raises(DistributedConfigError, match="HEED_REDIS_PASSWORD") as info:
+        DistributedConfig.from_settings(settings)
+    assert "s3cret" not in str(info.value)
+
+
+def test_the_password_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler.distributed.config import connect
+
+    monkeypatch.setenv("MY_REDIS_PW", "s3cret")
+    config = DistributedConfig.from_settings(Settings({
+        "DISTRIBUTED_REDIS_URL": "redis://127.0.0.1:6379/0", "PROVENANCE_RUN_ID": "r",
+        "DISTRIBUTED_REDIS_PASSWORD_ENV": "MY_REDIS_PW"}))
+    client = connect(config)
+    assert client.connection_pool.connection_kwargs["password"] == "s3cret"
+    client.close()
+
+
 def test_the_addon_changes_nothing_without_redis() -> None:
     settings = Settings({"SCHEDULER": "x.Y"})
     DistributedAddon().update_settings(settings)

@@ -7,6 +7,11 @@ workers of different runs never share a queue) and a worker name unique in the r
 
 All keys of a run live under ``<DISTRIBUTED_KEY_PREFIX>:<run_id>:``, so one Redis server can
 carry many runs and a finished run's keys can be found and expired together.
+
+The Redis password never goes into a setting: Scrapy logs the settings given on the command
+line, and secrets stay out of logs. It is read from the environment variable that
+``DISTRIBUTED_REDIS_PASSWORD_ENV`` names (default ``HEED_REDIS_PASSWORD``); a URL that
+carries a password is refused.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class DistributedConfig:
     #: Seconds without a heartbeat after which a worker counts as dead and its leased
     #: requests go back to the queue.
     lease_ttl: float = 30.0
+    #: Environment variable holding the Redis password (empty or unset: no password).
+    password_env: str = "HEED_REDIS_PASSWORD"
 
     @property
     def enabled(self) -> bool:
@@ -59,11 +66,19 @@ class DistributedConfig:
         lease_ttl = seconds_setting(settings, "DISTRIBUTED_LEASE_TTL", 30.0)
         run_id = settings.get("PROVENANCE_RUN_ID") or ""
         worker = settings.get("PROVENANCE_WORKER") or f"w{os.getpid()}"
+        password_env = str(settings.get("DISTRIBUTED_REDIS_PASSWORD_ENV") or "HEED_REDIS_PASSWORD")
         if not url:
-            return cls(redis_url="", run_id=run_id, worker=worker, prefix=prefix, lease_ttl=lease_ttl)
-        if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+            return cls(redis_url="", run_id=run_id, worker=worker, prefix=prefix, lease_ttl=lease_ttl,
+                       password_env=password_env)
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss", "unix"):
             raise DistributedConfigError(
                 f"DISTRIBUTED_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {url!r}"
+            )
+        if parts.password is not None or "password=" in parts.query:
+            raise DistributedConfigError(
+                f"DISTRIBUTED_REDIS_URL must not carry a password (settings are logged): put it in "
+                f"the environment variable {password_env} instead"
             )
         if not run_id:
             raise DistributedConfigError(
@@ -76,7 +91,8 @@ class DistributedConfig:
             check_name("DISTRIBUTED_KEY_PREFIX", prefix)
         except ValueError as exc:
             raise DistributedConfigError(str(exc)) from None
-        return cls(redis_url=url, run_id=run_id, worker=worker, prefix=prefix, lease_ttl=lease_ttl)
+        return cls(redis_url=url, run_id=run_id, worker=worker, prefix=prefix, lease_ttl=lease_ttl,
+                   password_env=password_env)
 
     # -- key names ----------------------------------------------------------------------
 
@@ -132,8 +148,9 @@ def connect(config: DistributedConfig) -> Any:
     an error, not a hang)."""
     import redis
 
+    password = os.environ.get(config.password_env) or None
     return redis.Redis.from_url(
-        config.redis_url, socket_timeout=10, socket_connect_timeout=10, health_check_interval=30
+        config.redis_url, password=password, socket_timeout=10, socket_connect_timeout=10, health_check_interval=30
     )
 
 
