@@ -51,6 +51,7 @@ class Job:
     hits2: list[Hit]
     control: list[Hit]
     stderr2: str
+    stdout2: str = ""
 
     @property
     def paths(self) -> JobPaths:
@@ -106,7 +107,8 @@ def job(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Job]:
         web.clear()
         # an ungated crawl may report itself as failed (its log says it was not gated)
         crawl(web, base / "control", _seeds(web), gate=False, run_id="control")
-        yield Job(web, out, first.run_dir, second.run_dir, hits1, hits2, web.hits_snapshot(), second.stderr)
+        yield Job(web, out, first.run_dir, second.run_dir, hits1, hits2, web.hits_snapshot(), second.stderr,
+                  second.stdout)
 
 
 def _content(hits: list[Hit], host: str | None = None) -> list[Hit]:
@@ -222,6 +224,15 @@ EXPECTED_TAKEDOWNS = {
     "/tracks/points.html@xrobots.test": "noai",
     "/tracks/updraft.html@aitxt.test": "robots.unreachable",
 }
+
+
+def test_the_jobs_second_run_writes_its_takedown_list_and_counts_it(job: Job) -> None:
+    """No helper call here: the crawl command itself made the list when run 2 ended."""
+    line = next(ln for ln in job.stdout2.splitlines() if ln.startswith("heed "))
+    summary = dict(field.split("=", 1) for field in line.split()[1:])
+    assert summary["status"] == "ok" and summary["takedowns"] == str(len(EXPECTED_TAKEDOWNS))
+    listed = _listed(job.paths.takedown("run2").read_text(encoding="utf-8"))
+    assert set(listed) == set(EXPECTED_TAKEDOWNS)
 
 
 def test_takedowns_for_job_lists_the_earlier_items_now_reserved(job: Job) -> None:
