@@ -194,7 +194,7 @@ DISTRIBUTED_POLL_INTERVAL = 0.5
 DISTRIBUTED_MAX_LEASES = 0
 # Added to every host's delay across workers (s): covers the time between taking a host and the
 # request reaching it, which differs per worker, so hosts never see a gap below the delay.
-DISTRIBUTED_PACE_MARGIN = 0.05
+DISTRIBUTED_PACE_MARGIN = 0.1
 # Turns the settings above into a scheduler, dupefilter, download handler and extension on Redis.
 ADDONS = {"crawler.distributed.addon.DistributedAddon": 0}
 

@@ -106,6 +106,15 @@ def test_the_delay_counts_from_the_previous_start_on_any_worker(redis_url: str) 
     assert 55 < wait <= 60, wait
 
 
+def test_a_longer_delay_learnt_after_the_previous_start_counts_at_once(redis_url: str) -> None:
+    """robots.txt's Crawl-delay arrives with the first response: the next request waits for
+    it even though the first one was started under the shorter default."""
+    a = _pace(redis_url, "a")
+    assert a.try_acquire("host.test", "ta", 0.1) == 0
+    a.release("host.test", "ta")
+    assert 55 < a.try_acquire("host.test", "ta", 60) <= 60
+
+
 def test_a_hold_reaches_every_worker_and_never_shortens(redis_url: str) -> None:
     a, b = _pace(redis_url, "a"), _pace(redis_url, "b")
     a.hold("host.test", 120)

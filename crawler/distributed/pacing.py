@@ -15,7 +15,7 @@ handler wrapped around Scrapy's HTTP handler, after the local slot has let the r
 
 One Lua script checks both and takes the host, atomically; a worker that may not go yet
 sleeps for the time the script names and asks again. The delay a worker sends is its own
-slot's current delay plus ``DISTRIBUTED_PACE_MARGIN`` (50 ms): the start is recorded when
+slot's current delay plus ``DISTRIBUTED_PACE_MARGIN`` (100 ms): the start is recorded when
 the host is taken, but the request reaches the server a little later, by a different amount
 on each worker (a new connection, a busy event loop); the margin keeps the server's view of
 the gap at or above the delay, so the shared rule is never looser than the single-worker one.
@@ -51,8 +51,10 @@ logger = logging.getLogger(__name__)
 INNER_HANDLER_SETTING = "DISTRIBUTED_INNER_HTTP_HANDLER"
 _DEFAULT_INNER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 
-#: KEYS: busy, next, heartbeat prefix (a name is appended), this worker's heartbeat.
-#: ARGV: token, delay_ms, busy_ms, worker. The busy value is "<worker> <token>". A holder whose
+#: KEYS: busy, next, heartbeat prefix (a name is appended), this worker's heartbeat, last.
+#: ARGV: token, delay_ms, busy_ms, worker. A request may start once both the previous
+#: starter's delay (``next``) and the asker's own delay since that start (``last``) have
+#: passed: a delay raised meanwhile (robots.txt's Crawl-delay just read) counts at once. The busy value is "<worker> <token>". A holder whose
 #: heartbeat has lapsed is dead, and its host is free at once rather than when the busy key
 #: expires — judged only while this worker's own heartbeat exists, so a worker outside the
 #: heartbeat scheme (no frontier) never takes a host from anyone.
@@ -72,11 +74,14 @@ if holder then
     return 50
   end
 end
-local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
-if nxt > now then return nxt - now end
+local ready = tonumber(redis.call('GET', KEYS[2]) or '0')
+local last = redis.call('GET', KEYS[5])
+if last then ready = math.max(ready, tonumber(last) + tonumber(ARGV[2])) end
+if ready > now then return ready - now end
 redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. ARGV[1], 'PX', ARGV[3])
 local keep = tonumber(ARGV[2]) + 86400000
 redis.call('SET', KEYS[2], now + tonumber(ARGV[2]), 'PX', keep)
+redis.call('SET', KEYS[5], now, 'PX', keep)
 return 0
 """
 
@@ -111,11 +116,14 @@ class SharedPace:
     def _keys(self, host: str) -> tuple[str, str]:
         return self.config.key("busy", host), self.config.pace_key(host)
 
+    def _last_key(self, host: str) -> str:
+        return self.config.key("last", host)
+
     def try_acquire(self, host: str, token: str, delay: float) -> float:
         """0 when ``host`` is now ours, else seconds to wait before asking again."""
         busy, nxt = self._keys(host)
         alive_prefix = self.config.alive_prefix
-        wait_ms = int(self._acquire(keys=[busy, nxt, alive_prefix, self.config.alive_key()],
+        wait_ms = int(self._acquire(keys=[busy, nxt, alive_prefix, self.config.alive_key(), self._last_key(host)],
                                     args=[token, max(0, int(delay * 1000)), self.busy_ms, self.config.worker]))
         return wait_ms / 1000.0
 
@@ -139,7 +147,7 @@ class SharedPaceHandler:
         self.inner = inner
         self.pace = pace
         self.floor = crawler.settings.getfloat("DOWNLOAD_DELAY")
-        self.margin = seconds_setting(crawler.settings, "DISTRIBUTED_PACE_MARGIN", 0.05, zero_ok=True)
+        self.margin = seconds_setting(crawler.settings, "DISTRIBUTED_PACE_MARGIN", 0.1, zero_ok=True)
         setattr(crawler, SHARED_PACE_ATTR, pace)
 
     @classmethod
