@@ -34,6 +34,7 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from crawler.distributed.config import connect, get_distributed_config, seconds_setting
+from crawler.distributed.locks import HOLDER_CHECK, RELEASE
 from crawler.middlewares import slots
 from crawler.middlewares.slots import SHARED_PACE_ATTR
 
@@ -54,25 +55,18 @@ _DEFAULT_INNER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 #: KEYS: busy, next, heartbeat prefix (a name is appended), this worker's heartbeat, last.
 #: ARGV: token, delay_ms, busy_ms, worker. A request may start once both the previous
 #: starter's delay (``next``) and the asker's own delay since that start (``last``) have
-#: passed: a delay raised meanwhile (robots.txt's Crawl-delay just read) counts at once. The busy value is "<worker> <token>". A holder whose
-#: heartbeat has lapsed is dead, and its host is free at once rather than when the busy key
-#: expires — judged only while this worker's own heartbeat exists, so a worker outside the
-#: heartbeat scheme (no frontier) never takes a host from anyone.
+#: passed: a delay raised meanwhile (robots.txt's Crawl-delay just read) counts at once.
+#: The busy key is a lock of :mod:`crawler.distributed.locks`: a dead holder frees the host
+#: at once rather than when the key expires.
 #: Returns 0 when the host was taken (busy set, next = now + delay), else the milliseconds to
 #: wait before asking again.
-_ACQUIRE = """
+_ACQUIRE = HOLDER_CHECK + """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local holder = redis.call('GET', KEYS[1])
-if holder then
-  local name = string.match(holder, '^(%S+) ')
-  if name and redis.call('EXISTS', KEYS[4]) == 1 and redis.call('EXISTS', KEYS[3] .. name) == 0 then
-    redis.call('DEL', KEYS[1])
-  else
-    local busy = redis.call('PTTL', KEYS[1])
-    if busy > 0 then return math.min(busy, 50) end
-    return 50
-  end
+if live_holder(KEYS[1], KEYS[3], KEYS[4]) then
+  local busy = redis.call('PTTL', KEYS[1])
+  if busy > 0 then return math.min(busy, 50) end
+  return 50
 end
 local ready = tonumber(redis.call('GET', KEYS[2]) or '0')
 local last = redis.call('GET', KEYS[5])
@@ -82,12 +76,6 @@ redis.call('SET', KEYS[1], ARGV[4] .. ' ' .. ARGV[1], 'PX', ARGV[3])
 local keep = tonumber(ARGV[2]) + 86400000
 redis.call('SET', KEYS[2], now + tonumber(ARGV[2]), 'PX', keep)
 redis.call('SET', KEYS[5], now, 'PX', keep)
-return 0
-"""
-
-#: KEYS: busy. ARGV: "<worker> <token>". Frees the host only if this worker still holds it.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
@@ -110,7 +98,7 @@ class SharedPace:
         self.client = client
         self.busy_ms = int(busy_seconds * 1000)
         self._acquire = client.register_script(_ACQUIRE)
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(RELEASE)
         self._hold = client.register_script(_HOLD)
 
     def _keys(self, host: str) -> tuple[str, str]:

@@ -30,32 +30,13 @@ from typing import Any
 from scrapy.utils.asyncio import sleep
 
 from crawler.distributed.config import DistributedConfig
+from crawler.distributed.locks import BREAK_DEAD, RELEASE
 from crawler.policy.fetchresult import FetchResult, classify
 
 logger = logging.getLogger(__name__)
 
 #: How often a worker waiting for another's fetch looks again (seconds).
 POLL_SECONDS = 0.05
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-#: KEYS: lock, heartbeat prefix, this worker's heartbeat. Drops a lock whose holder's
-#: heartbeat has lapsed (lock value "<worker> <token>"), so a dead fetcher stalls the others
-#: for at most the lease TTL, not the lock's full lifetime; judged only while this worker's
-#: own heartbeat exists.
-_BREAK_DEAD = """
-local holder = redis.call('GET', KEYS[1])
-if not holder then return 0 end
-local name = string.match(holder, '^(%S+) ')
-if name and redis.call('EXISTS', KEYS[3]) == 1 and redis.call('EXISTS', KEYS[2] .. name) == 0 then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
 
 def encode(result: FetchResult) -> bytes:
     return json.dumps({
@@ -87,8 +68,8 @@ class SharedPolicyFiles:
         self.ttl = ttl
         self.failure_ttl = failure_ttl
         self.lock_ms = int(lock_seconds * 1000)
-        self._release = client.register_script(_RELEASE)
-        self._break_dead = client.register_script(_BREAK_DEAD)
+        self._release = client.register_script(RELEASE)
+        self._break_dead = client.register_script(BREAK_DEAD)
 
     def lifetime(self, result: FetchResult) -> float:
         """Seconds the outcome stays shared: the gate's own cache lifetimes."""
