@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 #: How often a worker waiting for another's fetch looks again (seconds).
 POLL_SECONDS = 0.05
 
+
 def encode(result: FetchResult) -> bytes:
     return json.dumps({
         "url": result.url, "status": result.status, "kind": result.kind,
