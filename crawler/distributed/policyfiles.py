@@ -19,16 +19,16 @@ its lock expires) the next waiter fetches. An entry that does not decode is igno
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from typing import Any
 
 from scrapy.utils.asyncio import sleep
 
+from crawler.distributed import codec
 from crawler.distributed.config import DistributedConfig
 from crawler.distributed.locks import BREAK_DEAD, RELEASE
 from crawler.policy.fetchresult import FetchResult, classify
@@ -40,19 +40,18 @@ POLL_SECONDS = 0.05
 
 
 def encode(result: FetchResult) -> bytes:
-    return json.dumps({
-        "url": result.url, "status": result.status, "kind": result.kind,
-        "body": base64.b64encode(result.body).decode("ascii"),
-        "headers": {k: list(v) for k, v in result.headers.items()},
-        "error": result.error, "redirects": result.redirects, "fetched_at": result.fetched_at,
-    }, separators=(",", ":")).encode("utf-8")
+    """The fetch outcome as JSON (:mod:`crawler.distributed.codec`: the body byte for byte)."""
+    return codec.dumps({f.name: getattr(result, f.name) for f in fields(FetchResult)})
 
 
 def decode(data: bytes) -> FetchResult:
-    raw = json.loads(data)
+    """The outcome :func:`encode` stored; every field type-checked (a bad entry raises)."""
+    raw = codec.loads(data)
+    if not isinstance(raw.get("body"), bytes):
+        raise TypeError("body is not bytes")
     return FetchResult(
         url=str(raw["url"]), status=None if raw["status"] is None else int(raw["status"]),
-        body=base64.b64decode(raw["body"]), kind=str(raw["kind"]),
+        body=raw["body"], kind=str(raw["kind"]),
         headers={str(k): [str(v) for v in vs] for k, vs in raw["headers"].items()},
         error=raw["error"], redirects=int(raw["redirects"]), fetched_at=float(raw["fetched_at"]),
     )
@@ -83,7 +82,7 @@ class SharedPolicyFiles:
             return None
         try:
             result = decode(data)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             logger.warning("Ignoring an undecodable shared policy file at %(key)s", {"key": key})
             return None
         if result.fetched_at + self.lifetime(result) <= time.time():
