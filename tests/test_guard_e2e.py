@@ -131,19 +131,18 @@ def test_links_and_redirects_to_private_addresses_are_never_connected(trap_web, 
         assert found == [("fetch", "deny", [reason])], (url, found)
     # the redirects themselves were fetched: the guard judged their targets
     assert {h.path for h in web.hits_snapshot() if h.host == "door.test"} >= set(targets)
-    # a robots.txt that redirects to 127.0.0.2: its origin is held, never allowed. (The gate
-    # reads a policy file's redirect as unreachable today; were it to follow the redirect,
-    # the guard would refuse the target: tests/test_guard.py shows that for policy files.)
+    # a robots.txt that redirects to 127.0.0.2: the gate follows policy-file redirects
+    # (RFC 9309), the guard refuses the target, and the origin is held, never allowed
     held = rows(run, web.url("pol.test"))
     assert held[0]["verdict"] == "hold"
-    assert held[0]["reasons"][0] in ("robots.unreachable:302", "robots.unreachable:security")
+    assert held[0]["reasons"][0] == "robots.unreachable:security"
     assert not [h for h in web.hits_snapshot() if h.host == "pol.test" and h.path == "/"]
 
 
 @pytest.mark.parametrize("resolver_too", [False, True])
 def test_negative_control_without_the_guard_127_0_0_2_is_reached(trap_web, tmp_path, listeners, resolver_too):
     web, _ = trap_web
-    private, _ = listeners
+    private, local = listeners
     mws = dict(heed_settings.DOWNLOADER_MIDDLEWARES)
     mws[GUARD] = None
     settings = {"DOWNLOADER_MIDDLEWARES": mws, "DOWNLOAD_TIMEOUT": 2}
@@ -153,6 +152,7 @@ def test_negative_control_without_the_guard_127_0_0_2_is_reached(trap_web, tmp_p
     assert run.returncode == 1, run.stderr[-3000:]  # a run without the guard fails its verification
     if resolver_too:
         assert private.accepted, "without guard and guarded resolver the crawl should reach 127.0.0.2"
+        assert local.accepted, "without guard and guarded resolver the crawl should reach localhost"
     else:
         # the guarded resolver is a second, independent layer: it refuses literals too
         assert private.accepted == []

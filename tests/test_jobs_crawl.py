@@ -42,6 +42,7 @@ def test_a_clean_crawl_exits_0_with_its_summary_and_history(web: SampleWeb, tmp_
     assert summary == {"job": "nightly", "run": "r-ok", "status": "ok", "reason": "-", "pages": "5", "items": "4", "unchanged": "0",
                        "allow": "10", "deny": "0", "hold": "0", "policy_errors": "0", "spider_errors": "0",
                        "verify": "clean", "takedowns": "0", "seconds": summary["seconds"], "exit": "0"}
+    assert summary["seconds"].isdigit()
     (record,) = read_runs(JobPaths.of(tmp_path, "nightly").history)
     assert (record.run_id, record.status, record.reason, record.exit) == ("r-ok", "ok", "-", 0)
 
@@ -93,9 +94,10 @@ def test_concurrent_first_requests_to_one_origin_cause_no_policy_error(web: Samp
     ],
 )
 def test_bad_job_settings_are_usage_errors(web: SampleWeb, tmp_path: Path, settings: dict[str, Any], message: str) -> None:
+    before = len(web.hits_snapshot())
     code, summary, err = run(web, tmp_path, **settings)
     assert code == 2 and message in err and summary == {}
-    assert web.hits_snapshot() is not None
+    assert len(web.hits_snapshot()) == before, "a usage error must crawl nothing"
 
 
 def test_a_jobdir_of_another_run_is_a_usage_error(web: SampleWeb, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -252,6 +252,5 @@ def test_retry_after_http_date_is_respected(scripted, tmp_path):
     home = [h for h in web.requested("dated.test") if h.path == "/"]
     assert [h.status for h in home] == [503, 200]
     assert home[1].ts >= announced[0].timestamp()  # not before the date the server named
-    assert parsedate_to_datetime(format_datetime(announced[0], usegmt=True)) == announced[0]
     use = [r for r in rows(run, web.url("dated.test")) if r["stage"] == "use"]
     assert [r["http_status"] for r in use] == [503, 200]

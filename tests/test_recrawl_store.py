@@ -82,6 +82,8 @@ def test_known_requests_by_spider_in_batches_and_up_to_a_snapshot(tmp_path: Path
         # writing while iterating is allowed (no cursor stays open across yields)
         for url, _ in store.known_requests("probe", batch=2):
             store.touch(url, run_id="r9", status=304)
+        touched = [store.get(f"http://a.test/{n}") for n in range(7)] + [store.get("http://a.test/later")]
+        assert all(p is not None and (p.run_id, p.status) == ("r9", 304) for p in touched)
         assert [u for u, _ in store.known_requests("other")] == ["http://b.test/"]
 
 
