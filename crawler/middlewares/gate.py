@@ -277,8 +277,10 @@ class PolicyGateMiddleware:
         if policy.robots is not None:
             urls = rsl.license_urls(policy.robots, base_url=f"{origin}/robots.txt")
             if urls:
-                # RSL: a licence named in robots.txt is read before any content is fetched
+                # RSL: a licence named in robots.txt is read before any content is fetched; one
+                # beyond those read holds the origin (an unread licence may reserve)
                 docs = tuple([await self._license(u) for u in urls[:MAX_LICENSE_DOCUMENTS]])
+                docs += rsl.unread(urls[MAX_LICENSE_DOCUMENTS:], "too-many-licences", now=time.time())
                 policy = build_origin_policy(origin, robots, tdm, self.config, now=now,
                                              aitxt_result=ai_txt, licenses=docs)
         self.crawler.signals.send_catch_log(signal=policy_loaded, origin=origin, policy=policy)

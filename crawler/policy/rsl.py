@@ -404,6 +404,12 @@ def license_urls(robots: RobotsTxt, base_url: str | None = None) -> tuple[str, .
     return tuple(dict.fromkeys(urls))
 
 
+def unread(urls: Iterable[str], reason: str, *, now: float = 0.0) -> tuple[FetchResult, ...]:
+    """Stand-ins for licence documents that were named but not read (beyond the number heed
+    reads per origin): each holds like an unreachable licence, never counts as "no licence"."""
+    return tuple(FetchResult(url=u, status=None, kind="rsl", error=reason, fetched_at=now) for u in urls)
+
+
 # --- Link header and authentication challenges --------------------------------------------
 
 

@@ -200,3 +200,20 @@ def test_use_decision(headers, meta, verdict, family):
 )
 def test_origin_of(url, origin):
     assert origin_of(url) == origin
+
+
+def test_a_licence_beyond_those_read_holds_the_origin() -> None:
+    """robots.txt names more RSL licences than heed reads: the unread one may reserve, so
+    the origin holds rather than being decided on the first ones alone."""
+    from crawler.policy import rsl
+
+    body = b"User-agent: *\nAllow: /\n" + b"".join(f"License: {ORIGIN}/l{n}.xml\n".encode() for n in range(4))
+    ok = b'<rsl xmlns="https://rslstandard.org/rsl"><content url="/"><license><permits type="usage">all</permits></license></content></rsl>'
+    read = tuple(FetchResult(url=f"{ORIGIN}/l{n}.xml", status=200, body=ok, kind="rsl") for n in range(3))
+    cfg = STRICT
+    policy = build_origin_policy(ORIGIN, robots(body=body), tdm(), cfg, now=0.0, licenses=read)
+    assert fetch_decision(policy, f"{ORIGIN}/song/1", cfg).verdict == "allow"  # control: three readable licences
+    held = build_origin_policy(ORIGIN, robots(body=body), tdm(), cfg, now=0.0,
+                               licenses=read + rsl.unread([f"{ORIGIN}/l3.xml"], "too-many-licences"))
+    decision = fetch_decision(held, f"{ORIGIN}/song/1", cfg)
+    assert decision.verdict == "hold" and "rsl.unreachable:too-many-licences" in decision.reasons
