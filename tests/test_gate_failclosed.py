@@ -62,3 +62,22 @@ def test_without_a_fault_the_same_response_is_allowed():
     response = HtmlResponse(request.url, body=b"<html><head></head></html>", request=request)
     assert asyncio.run(gate.process_response(request, response)) is response
     assert [d.verdict for d in decisions] == ["allow"]
+
+
+def test_an_allow_whose_log_receiver_raised_is_not_released() -> None:
+    """send_catch_log turns a receiver's exception into a Failure; the gate must not read
+    that as "recorded" and send the request."""
+    from twisted.python.failure import Failure
+
+    from crawler.middlewares.gate import _durable
+
+    async def recorded() -> None:
+        return None
+
+    asyncio.run(_durable([(object(), recorded()), (object(), None)]))  # control: released
+    try:
+        raise RuntimeError("journal write failed")
+    except RuntimeError:
+        failure = Failure()
+    with pytest.raises(RuntimeError, match="journal write failed"):
+        asyncio.run(_durable([(object(), failure)]))

@@ -435,8 +435,13 @@ class PolicyGateMiddleware:
 async def _durable(results: list[tuple[Any, Any]]) -> None:
     """Wait for every receiver of ``policy_decided`` that returned an awaitable: the
     provenance log returns one for a fetch-stage allow, completing once the row is durable,
-    and failing (so the request is not sent) when it cannot be recorded."""
+    and failing (so the request is not sent) when it cannot be recorded. A receiver that
+    raised stops the request too."""
     for _receiver, result in results:
+        if isinstance(result, Failure):
+            # a receiver raised (send_catch_log caught it): the row may not be recorded, so
+            # the request is not sent
+            result.raiseException()
         if inspect.isawaitable(result):
             await result
 
