@@ -264,3 +264,20 @@ def test_a_waiter_takes_over_the_fetch_of_a_worker_whose_heartbeat_lapsed(redis_
 
     result, shared = asyncio.run(_files(redis_url).get("http://a.test/robots.txt", fetch))
     assert calls == [1] and not shared
+
+
+def test_a_stored_request_cannot_carry_the_gates_own_mark() -> None:
+    """Queues, JOBDIRs and the crawl DB are data: an entry marked as one of the gate's own
+    policy-file requests would skip the gate, so the mark is removed on the way in."""
+    from scrapy import Request
+
+    from crawler.distributed import codec
+    from crawler.middlewares.guard import INTERNAL
+
+    stored = codec.loads(codec.dumps(Request("http://a.test/x", meta={INTERNAL: True, "depth": 2}).to_dict()))
+    request = codec.request_from_stored(stored)
+    assert INTERNAL not in request.meta and request.meta["depth"] == 2
+    with pytest.raises(ValueError, match="not a Scrapy or heed class"):
+        codec.request_from_stored({**stored, "_class": "os.system"})
+    with pytest.raises(ValueError, match="not a request"):
+        codec.request_from_stored(["http://a.test/x"])

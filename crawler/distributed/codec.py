@@ -13,6 +13,8 @@ import base64
 import json
 from typing import Any
 
+from scrapy import Request
+
 _BYTES = "__b64__"
 _PAIRS = "__pairs__"
 
@@ -63,4 +65,33 @@ def loads(data: bytes | str) -> Any:
     return _decode(json.loads(data))
 
 
-__all__ = ["Unserializable", "dumps", "loads"]
+#: Modules a stored request's class may come from (``Request.to_dict()`` names subclasses).
+_REQUEST_MODULES = ("scrapy.http.", "crawler.")
+
+
+def request_from_stored(obj: Any, spider: Any = None) -> Request:
+    """A request read back from a queue, a JOBDIR or the crawl DB — data another process
+    wrote, so not trusted: it must be a request dict of a Scrapy or heed request class, and
+    meta keys only heed's own components may set (the gate's mark on its policy-file
+    requests, which it does not check) are removed, so a stored entry can never skip the
+    gate. Raises ``ValueError`` when the entry is not an acceptable request."""
+    from scrapy.utils.misc import load_object
+    from scrapy.utils.request import request_from_dict
+
+    from crawler.middlewares.guard import INTERNAL
+
+    if not isinstance(obj, dict) or not isinstance(obj.get("url"), str):
+        raise ValueError("not a request")
+    path = obj.get("_class")
+    if path is not None:
+        if not isinstance(path, str) or not path.startswith(_REQUEST_MODULES):
+            raise ValueError(f"request class {path!r} is not a Scrapy or heed class")
+        if not (isinstance(cls := load_object(path), type) and issubclass(cls, Request)):
+            raise ValueError(f"{path!r} is not a request class")
+    meta = obj.get("meta")
+    if isinstance(meta, dict) and INTERNAL in meta:
+        obj = {**obj, "meta": {k: v for k, v in meta.items() if k != INTERNAL}}
+    return request_from_dict(obj, spider=spider)
+
+
+__all__ = ["Unserializable", "dumps", "loads", "request_from_stored"]

@@ -41,8 +41,6 @@ from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
-from scrapy.utils.misc import load_object
-from scrapy.utils.request import request_from_dict
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
@@ -72,8 +70,6 @@ logger = logging.getLogger(__name__)
 #: Meta key: the lease a request is tied to (its own, or its parent's for local follow-ups).
 LEASE: Final = "heed_lease"
 
-#: Modules a queued request's class may come from (``Request.to_dict()`` names subclasses).
-_REQUEST_MODULES: Final = ("scrapy.http.", "crawler.")
 
 
 class FrontierError(RuntimeError):
@@ -135,16 +131,7 @@ class LeasedQueue(PriorityQueue):
     _encode_request = encode
 
     def _decode_request(self, encoded_request: bytes) -> Request:
-        obj = self.serializer.loads(encoded_request)
-        if not isinstance(obj, dict) or not isinstance(obj.get("url"), str):
-            raise ValueError("not a request")
-        path = obj.get("_class")
-        if path is not None:
-            if not isinstance(path, str) or not path.startswith(_REQUEST_MODULES):
-                raise ValueError(f"request class {path!r} is not a Scrapy or heed class")
-            if not (isinstance(cls := load_object(path), type) and issubclass(cls, Request)):
-                raise ValueError(f"{path!r} is not a request class")
-        return request_from_dict(obj, spider=self.spider)
+        return codec.request_from_stored(self.serializer.loads(encoded_request), spider=self.spider)
 
     def push(self, request: Request) -> None:
         """scrapy-redis' push: queued without the dupefilter."""

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from queuelib import queue
-from scrapy.utils.request import request_from_dict
 
 from crawler.distributed import codec
 
@@ -42,7 +41,7 @@ def encode_request(request: Request, spider: Any = None) -> bytes:
 
 
 def decode_request(data: bytes, spider: Any = None) -> Request:
-    return request_from_dict(codec.loads(data), spider=spider)
+    return codec.request_from_stored(codec.loads(data), spider=spider)
 
 
 def _json_request_queue(base: type[Any]) -> type[Any]:

@@ -129,6 +129,10 @@ class NetworkGuardMiddleware:
         Raising drops the request before Scrapy's offsite filter (which would drop a
         redirect to a private address without a word) and before any connection.
         """
+        if request.meta.pop(INTERNAL, None) is not None:
+            # the gate's own policy-file requests are downloaded directly, never scheduled:
+            # a scheduled request carrying its mark must not skip the gate
+            self.crawler.stats.inc_value("guard/internal_mark_removed")
         reason = self.refusal_for(request)
         if reason is not None:
             self._refuse(request, reason)

@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.utils.request import request_from_dict
 
+from crawler.distributed import codec
 from crawler.recrawl.middleware import UNCHANGED
 from crawler.recrawl.state import RecrawlState, recrawl_state
 
@@ -65,7 +65,7 @@ class RecrawlSpiderMiddleware:
         scheduled = 0
         for url, data in store.known_requests(self.state.spider_name, upto=self.state.upto):
             try:
-                request = request_from_dict(data, spider=spider)
+                request = codec.request_from_stored(data, spider=spider)
             except (ValueError, TypeError, KeyError, ImportError, AttributeError) as exc:
                 logger.warning("Recrawl: cannot schedule %(url)s again: %(error)s", {"url": url, "error": exc})
                 stats.inc_value("recrawl/unschedulable")
