@@ -59,8 +59,16 @@ SIGNAL_HEADERS = (
 #: Most RSL licence documents fetched for one origin's robots.txt ``License:`` lines.
 MAX_LICENSE_DOCUMENTS = 3
 
-#: Content types whose bytes may carry embedded signals (XMP, C2PA, rights tags).
-_EMBEDDED_TYPES = ("audio/", "image/", "video/", "application/pdf", "application/octet-stream")
+#: Content types whose bytes are read for embedded signals (XMP, C2PA, rights tags): every
+#: one but text and markup. A list of the types that *may* carry them would miss files
+#: served as application/ogg, binary/octet-stream or with no type at all.
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/xhtml+xml",
+               "application/rss+xml", "application/atom+xml", "application/ld+json")
+
+
+def _may_embed(content_type: str) -> bool:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return not kind.startswith(_TEXT_TYPES)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -414,7 +422,7 @@ def use_decision(
         rsl.auth_finding(status or 0, list(headers.get("www-authenticate", ()))),
     ]
     findings += _rsl_link_findings(url, headers, links, licenses or {}, config)
-    if body and content_type.lower().startswith(_EMBEDDED_TYPES):
+    if body and _may_embed(content_type):
         found = embedded.embedded_finding(body, strict=config.strict)
         if found.verdict != ALLOW and not found.evidence:
             # the file itself is the evidence; it is named by its digest, not archived

@@ -217,3 +217,24 @@ def test_a_licence_beyond_those_read_holds_the_origin() -> None:
                                licenses=read + rsl.unread([f"{ORIGIN}/l3.xml"], "too-many-licences"))
     decision = fetch_decision(held, f"{ORIGIN}/song/1", cfg)
     assert decision.verdict == "hold" and "rsl.unreachable:too-many-licences" in decision.reasons
+
+
+@pytest.mark.parametrize("content_type", ["application/ogg", "binary/octet-stream", "application/x-flac", "",
+                                          "audio/mpeg", "image/svg+xml"])
+def test_embedded_reservations_are_read_whatever_the_file_is_served_as(content_type) -> None:
+    from tests.policy.test_embedded import datamining
+
+    body = b"OggS\x00" + datamining("DMI-PROHIBITED") + b"\x00" * 64
+    policy = build_origin_policy(ORIGIN, robots(404), tdm(), STRICT, now=0.0)
+    d = use_decision(policy, f"{ORIGIN}/a.ogg", STRICT, status=200, headers={}, meta=[],
+                     content_type=content_type, body=body)
+    assert d.verdict == "deny" and "embedded.xmp" in d.families, d
+
+
+def test_text_is_not_scanned_for_embedded_metadata() -> None:
+    from tests.policy.test_embedded import datamining
+
+    policy = build_origin_policy(ORIGIN, robots(404), tdm(), STRICT, now=0.0)
+    d = use_decision(policy, f"{ORIGIN}/a.txt", STRICT, status=200, headers={}, meta=[],
+                     content_type="text/plain; charset=utf-8", body=datamining("DMI-PROHIBITED"))
+    assert d.verdict == "allow", d
