@@ -142,6 +142,8 @@ class OriginPolicy:
     aitxt: AiTxt | None = None
     #: RSL licence documents named by robots.txt ``License:`` lines, as fetched.
     licenses: tuple[FetchResult, ...] = ()
+    #: Reserving AI tokens that have a group in ai.txt (robots.txt need not name them).
+    aitxt_tokens: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -173,8 +175,8 @@ def build_origin_policy(
         robots = RobotsTxt.empty()
     tdm = TdmrepFile.parse(tdmrep_result.body) if tdm_file.state == "ok" else None
     ai_tokens: tuple[str, ...] = ()
+    reserving = config.ai_tokens.reserving(config.strict)
     if robots is not None:
-        reserving = config.ai_tokens.reserving(config.strict)
         ai_tokens = tuple(sorted(t for t in robots.agents if t in reserving))
     policy = OriginPolicy(
         origin=origin,
@@ -193,6 +195,9 @@ def build_origin_policy(
         ),
         licenses=licenses,
     )
+    if policy.aitxt is not None:
+        object.__setattr__(policy, "aitxt_tokens",
+                           tuple(sorted(t for t in policy.aitxt.robots.agents if t in reserving)))
     ttl = config.failure_ttl if policy.failed else config.cache_ttl
     object.__setattr__(policy, "expires_at", now + ttl)
     return policy
@@ -324,7 +329,7 @@ def _aitxt_finding(policy: OriginPolicy, url: str, config: PolicyConfig) -> Find
     if by_state is not None:
         return by_state
     return aitxt.finding(policy.aitxt, url, config.agent_token, strict=config.strict,
-                         ai_tokens=policy.ai_tokens, evidence=pf.evidence)
+                         ai_tokens=policy.aitxt_tokens, evidence=pf.evidence)
 
 
 def use_question(policy: OriginPolicy, url: str, config: PolicyConfig) -> list[Finding]:

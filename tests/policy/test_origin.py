@@ -238,3 +238,11 @@ def test_text_is_not_scanned_for_embedded_metadata() -> None:
     d = use_decision(policy, f"{ORIGIN}/a.txt", STRICT, status=200, headers={}, meta=[],
                      content_type="text/plain; charset=utf-8", body=datamining("DMI-PROHIBITED"))
     assert d.verdict == "allow", d
+
+
+def test_an_ai_txt_group_for_an_ai_crawler_reserves_even_if_robots_txt_does_not_name_it() -> None:
+    ai_txt = FetchResult(url=f"{ORIGIN}/ai.txt", status=200, kind="ai.txt",
+                         body=b"# Spawning AI\nUser-Agent: GPTBot\nDisallow: *.mp3\n")
+    policy = build_origin_policy(ORIGIN, robots(404), tdm(), STRICT, now=0.0, aitxt_result=ai_txt)
+    assert fetch_decision(policy, f"{ORIGIN}/a.mp3", STRICT).verdict == "deny"
+    assert fetch_decision(policy, f"{ORIGIN}/a.html", STRICT).verdict == "allow"  # control: not covered
