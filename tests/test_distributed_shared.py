@@ -281,3 +281,12 @@ def test_a_stored_request_cannot_carry_the_gates_own_mark() -> None:
         codec.request_from_stored({**stored, "_class": "os.system"})
     with pytest.raises(ValueError, match="not a request"):
         codec.request_from_stored(["http://a.test/x"])
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-1", "0", "soon"])
+def test_a_duration_that_is_not_a_finite_positive_number_is_refused(raw: str) -> None:
+    from crawler.distributed.config import seconds_setting
+
+    with pytest.raises(DistributedConfigError, match="DISTRIBUTED_LEASE_TTL"):
+        seconds_setting(Settings({"DISTRIBUTED_LEASE_TTL": raw}), "DISTRIBUTED_LEASE_TTL", 30.0)
+    assert seconds_setting(Settings({"M": "0"}), "M", 0.1, zero_ok=True) == 0.0

@@ -36,8 +36,9 @@ def seconds_setting(settings: Any, name: str, default: float, *, zero_ok: bool =
         value = float(raw)
     except (TypeError, ValueError):
         raise DistributedConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value < 0 or (value == 0 and not zero_ok):
-        raise DistributedConfigError(f"{name} must be {'0 or more' if zero_ok else 'positive'}, got {raw!r}")
+    if not value >= 0 or value == float("inf") or (value == 0 and not zero_ok):
+        raise DistributedConfigError(
+            f"{name} must be a finite number of seconds, {'0 or more' if zero_ok else 'above 0'}, got {raw!r}")
     return value
 
 

@@ -116,7 +116,7 @@ class PolicyConfig:
                 value = settings.getfloat(name) if name.endswith("TTL") else settings.getint(name)
             except (TypeError, ValueError):
                 raise ConfigError(f"{name} must be a number, got {settings.get(name)!r}") from None
-            if value < minimum:
+            if not value >= minimum:  # also refuses NaN, which compares false with everything
                 raise ConfigError(f"{name} must be at least {minimum}, got {value}")
             numbers[name] = value
         config = cls(

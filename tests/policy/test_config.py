@@ -44,6 +44,7 @@ def test_config_is_frozen():
         ({"POLICY_RESOLVE": {"a.test": "not-an-ip"}}, "POLICY_RESOLVE"),
         ({"POLICY_CACHE_TTL": "soon"}, "POLICY_CACHE_TTL"),
         ({"POLICY_CACHE_TTL": 0}, "POLICY_CACHE_TTL"),
+        ({"POLICY_CACHE_TTL": "nan"}, "POLICY_CACHE_TTL"),
         ({"POLICY_CACHE_SIZE": 0}, "POLICY_CACHE_SIZE"),
         ({"POLICY_MAX_FILE_BYTES": 1000}, "POLICY_MAX_FILE_BYTES"),
     ],
