@@ -41,6 +41,7 @@ expansion and external entities never happen, and nothing is ever fetched by the
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -226,10 +227,13 @@ def _content(index: int, element: Any, base_url: str) -> RslContent | None:
     return RslContent(index, url, server, licenses, origin, compile_pattern(pattern_text))
 
 
+@functools.lru_cache(maxsize=64)
 def parse_rsl(body: bytes, base_url: str = "") -> RslDocument:
     """Parse an RSL document. Never raises; an unusable document has ``invalid`` set.
 
     ``base_url`` is where the document came from (relative ``server`` URLs resolve against it).
+    Memoised: an origin's licences are decided on for every one of its URLs, and the result
+    is frozen (the bytes object's hash is computed once).
     """
     if len(body) > MAX_DOCUMENT_BYTES:
         return RslDocument((), base_url, "too-large")
