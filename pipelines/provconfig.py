@@ -95,4 +95,12 @@ class ProvenanceConfig:
         return config
 
 
-__all__ = ["ProvenanceConfig"]
+def get_provenance_config(crawler: Any) -> ProvenanceConfig:
+    """The crawler's provenance configuration, parsed once: every component sees the same
+    run id (generated once when ``PROVENANCE_RUN_ID`` is empty) and loads the key once."""
+    from crawler.config import per_crawler
+
+    return per_crawler(crawler, "_heed_provenance_config", ProvenanceConfig.from_settings)
+
+
+__all__ = ["ProvenanceConfig", "get_provenance_config"]

@@ -47,7 +47,7 @@ from pipelines.crawlenv import (
 from pipelines.durable import DurableWait, LogNotDurable, Waiters, reactor_running
 from pipelines.itemrows import ItemSchemaError, dropped_decision, item_row
 from pipelines.policyconfig import get_policy_config
-from pipelines.provconfig import ProvenanceConfig
+from pipelines.provconfig import ProvenanceConfig, get_provenance_config
 from pipelines.records import EvidenceEntry, jsonable_row
 from pipelines.rows import RobotsGroups, RowBuilder, RowContext, origin_of, row_context
 from pipelines.worklog import WorkerLog
@@ -106,7 +106,7 @@ class ProvenancePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        pipeline = cls(ProvenanceConfig.from_settings(crawler.settings), get_policy_config(crawler),
+        pipeline = cls(get_provenance_config(crawler), get_policy_config(crawler),
                        stats=crawler.stats, on_failure=lambda: request_close(crawler),
                        components=enabled_components(crawler.settings), user_agent=configured_user_agent(crawler.settings))
         for name, enabled in pipeline.components.items():

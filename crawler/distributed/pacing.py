@@ -195,11 +195,4 @@ def _host_of(request: Request) -> str:
     return (urlparse_cached(request).hostname or "").lower()
 
 
-def hold_shared(crawler: Crawler, host: str, seconds: float) -> None:
-    """Tell every worker to leave ``host`` alone for ``seconds`` (no-op outside distributed mode)."""
-    pace: SharedPace | None = getattr(crawler, SHARED_PACE_ATTR, None)
-    if pace is not None:
-        pace.hold(host, seconds)
-
-
-__all__ = ["SharedPace", "SharedPaceHandler", "hold_shared", "SHARED_PACE_ATTR"]
+__all__ = ["SharedPace", "SharedPaceHandler"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 
 from crawler.distributed.config import get_distributed_config
-from pipelines.provconfig import ProvenanceConfig
+from pipelines.provconfig import ProvenanceConfig, get_provenance_config
 from pipelines.recover import WorkerBusy, recover_worker, workers_to_recover
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class DeadWorkerRecovery:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         get_distributed_config(crawler)
-        ext = cls(crawler, ProvenanceConfig.from_settings(crawler.settings))
+        ext = cls(crawler, get_provenance_config(crawler))
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 

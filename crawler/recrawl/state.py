@@ -17,6 +17,7 @@ from scrapy import signals
 from crawler.config import get_policy_config
 from crawler.recrawl.config import RecrawlConfig, get_recrawl_config
 from crawler.recrawl.store import RecrawlStore
+from pipelines.provconfig import get_provenance_config
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -59,9 +60,9 @@ class RecrawlState:
 
     @property
     def run_id(self) -> str:
-        """This run's id: ``PROVENANCE_RUN_ID``, else the one the provenance log generated."""
+        """This run's id, as the provenance log has it (``PROVENANCE_RUN_ID``, or the one it generated)."""
         if self._run_id is None:
-            self._run_id = self.crawler.settings.get("PROVENANCE_RUN_ID") or _logged_run_id(self.crawler) or ""
+            self._run_id = get_provenance_config(self.crawler).run_id
         return self._run_id
 
     def close(self) -> None:
@@ -69,18 +70,6 @@ class RecrawlState:
         if self._store is not None:
             self._store.close()
             self._store = None
-
-
-def _logged_run_id(crawler: Crawler) -> str | None:
-    """The run id of the crawler's provenance pipeline, when it generated one itself."""
-    from pipelines.provenance import ProvenancePipeline
-
-    engine = crawler.engine
-    itemproc = getattr(getattr(engine, "scraper", None), "itemproc", None)
-    for component in getattr(itemproc, "middlewares", ()):
-        if isinstance(component, ProvenancePipeline):
-            return component.config.run_id
-    return None
 
 
 def recrawl_state(crawler: Crawler) -> RecrawlState | None:
