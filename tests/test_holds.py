@@ -69,6 +69,13 @@ def test_held_origins_are_rechecked_then_finally_logged(unreachable_web, tmp_pat
     assert "exceeds POLITENESS_MAX_WAIT" in signals(never[-1])["hold-wait"]
 
 
+def test_negative_control_without_the_gate_a_held_origins_content_is_fetched(unreachable_web, tmp_path):
+    """The content above stays unasked only because the gate holds the origin."""
+    web = unreachable_web
+    crawl(web, tmp_path / "runs", [web.url("unreach.test")], gate=False, settings=RECHECK)
+    assert [h for h in web.hits_snapshot() if h.host == "unreach.test" and h.path not in POLICY_FILES]
+
+
 def test_a_held_request_is_released_when_robots_txt_recovers(scripted, tmp_path):
     def answer(host, path, n):
         if path == "/robots.txt":

@@ -162,6 +162,15 @@ def test_crawl_delay_survives_autothrottle_and_idle_slot_collection(scripted, tm
     assert max(spacing) > 4.0  # the idle stretch
 
 
+def test_negative_control_without_the_gate_the_reserved_error_page_is_retried(busy_web, tmp_path):
+    """What stops the retries of the reserved 503 above is the gate's deny, not the backoff."""
+    web = busy_web
+    crawl(web, tmp_path / "runs", [web.url("reserved.test")], gate=False,
+          settings={**BACKOFF, "POLITENESS_HOST_MAX_FAILURES": 10})
+    reserved = [h.path for h in web.hits_snapshot() if h.host == "reserved.test"]
+    assert reserved.count("/reserved.html") == 3
+
+
 @pytest.fixture
 def busy_web(tmp_path):
     root = tmp_path / "web"
