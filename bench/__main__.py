@@ -247,8 +247,9 @@ SECTIONS: dict[str, tuple[str, Callable[[argparse.Namespace, Path, dict[str, Any
 }
 
 
-def other_benchmarks(args: argparse.Namespace) -> list[str]:
-    """Benchmarks other modules add under bench/ with their own ``python -m`` entry point."""
+def other_benchmarks(args: argparse.Namespace, errors: list[str]) -> list[str]:
+    """Benchmarks other modules add under bench/ with their own ``python -m`` entry point;
+    one that exits non-zero is an error of the whole run, like a failed section."""
     extra = []
     quick_args = {"policy_cache_memory": ["--origins", "50,200", "--bound", "100"]}
     for module in ("policy_cache_memory",):
@@ -258,6 +259,8 @@ def other_benchmarks(args: argparse.Namespace) -> list[str]:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, timeout=300)
         text = (proc.stdout or "").strip() or (proc.stderr or "").strip()[-2000:]
         extra.append(f"### bench.{module} (exit {proc.returncode})\n\n```\n{text}\n```\n")
+        if proc.returncode != 0:
+            errors.append(f"bench.{module} exited {proc.returncode}")
     return extra
 
 
@@ -323,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             errors.append(f"section {key} ({name}): {type(exc).__name__}: {exc}")
             traceback.print_exc()
-    extra = other_benchmarks(args)
+    extra = other_benchmarks(args, errors)
     elapsed = time.perf_counter() - started
     rows.sort(key=lambda r: r.section)
     info = machine()

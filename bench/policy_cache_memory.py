@@ -86,7 +86,7 @@ def measure(origins: int, bound: int, *, traced: bool) -> dict[str, Any]:
     settings.setmodule(heed_settings)
     settings.set("POLICY_CACHE_SIZE", bound, priority="cmdline")
     config = PolicyConfig.from_settings(settings)
-    crawler = SimpleNamespace(stats=_Stats(), engine=None)
+    crawler = SimpleNamespace(stats=_Stats(), engine=None, settings=settings)
     gate = PolicyGateMiddleware(crawler, config)  # type: ignore[arg-type]
     book = PaceBook(crawler, PolitenessConfig.from_settings(settings))  # type: ignore[arg-type]
     bodies = [robots_body(f"label-{i:06d}.example") for i in range(origins)]  # inputs: not measured
